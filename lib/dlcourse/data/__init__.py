@@ -1,0 +1,1 @@
+"""Preprocessing, augmentation and dataset loaders."""

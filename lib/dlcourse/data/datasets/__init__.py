@@ -1,0 +1,1 @@
+"""Dataset loaders: CIFAR-10, MNIST, Fashion-MNIST and the embedded digits."""

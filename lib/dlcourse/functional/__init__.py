@@ -1,0 +1,1 @@
+"""NumPy reference implementations as pure forward/backward functions."""

@@ -1,0 +1,1 @@
+"""A small module layer over the NumPy references: parameters, composition, modes."""

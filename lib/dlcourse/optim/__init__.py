@@ -1,0 +1,1 @@
+"""Optimizers over Parameters, learning-rate schedules and the perceptron."""

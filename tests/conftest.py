@@ -1,0 +1,60 @@
+"""Shared pytest configuration: hypothesis profiles, RNG isolation, device parameter."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+settings.register_profile("dev", max_examples=40, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh, seeded NumPy generator per test, so tests never share RNG state."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_global_rng():
+    """Restore NumPy's and torch's global RNG state after each test."""
+    state = np.random.get_state()
+    try:
+        import torch
+
+        torch_state = torch.random.get_rng_state()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch_state = None
+    yield
+    np.random.set_state(state)
+    if torch_state is not None:
+        torch.random.set_rng_state(torch_state)
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``gpu`` where no CUDA device exists, saying why."""
+    if _cuda_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU: none on this machine (run on a GPU runner)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
