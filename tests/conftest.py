@@ -28,7 +28,7 @@ def rng() -> np.random.Generator:
 @pytest.fixture(autouse=True)
 def _isolate_global_rng():
     """Restore NumPy's and torch's global RNG state after each test."""
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002 - restoring legacy global state
     try:
         import torch
 
@@ -36,7 +36,7 @@ def _isolate_global_rng():
     except ImportError:  # pragma: no cover - torch is a dependency
         torch_state = None
     yield
-    np.random.set_state(state)
+    np.random.set_state(state)  # noqa: NPY002
     if torch_state is not None:
         torch.random.set_rng_state(torch_state)
 

@@ -93,7 +93,9 @@ class Module:
         expected = set(own) | set(buffers)
         if set(state) != expected:
             missing, extra = expected - set(state), set(state) - expected
-            raise ValueError(f"state dict mismatch: missing {sorted(missing)}, extra {sorted(extra)}")
+            raise ValueError(
+                f"state dict mismatch: missing {sorted(missing)}, extra {sorted(extra)}"
+            )
         for name, arr in state.items():
             if name in own:
                 if own[name].data.shape != arr.shape:
