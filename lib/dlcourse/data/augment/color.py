@@ -8,14 +8,11 @@ import numpy as np
 
 from dlcourse._checks import as_float_array, check_shape
 from dlcourse.data.augment._common import (
-    _GREY_WEIGHTS,
     _as_batch,
     _check_rng,
     _check_unit,
     _unbatch,
 )
-
-# ------------------------------------------------------------------------------ colour
 
 # ITU-R BT.601 luma weights, the usual RGB -> grey conversion.
 _GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])
