@@ -156,7 +156,7 @@ def test_batchnorm_gradients_pass_numeric_check(rng, mode):
     )
     # seed=1 for dout: the rng fixture's seed 0 would make dout an affine function of x,
     # whose train-mode dx is ~0 (a degenerate case where relative errors mean nothing).
-    errors = check_layer(batchnorm_forward, batchnorm_backward, inputs, seed=1, bn_param=param)
+    errors = check_layer(batchnorm_forward, batchnorm_backward, inputs, dout_seed=1, bn_param=param)
     assert max(errors.values()) < 1e-7, errors
 
 
@@ -171,7 +171,7 @@ def test_spatial_batchnorm_gradients_pass_numeric_check(rng, mode):
         mode=mode, running_mean=rng.standard_normal(3), running_var=rng.uniform(0.5, 2, 3)
     )
     errors = check_layer(
-        spatial_batchnorm_forward, spatial_batchnorm_backward, inputs, seed=1, bn_param=param
+        spatial_batchnorm_forward, spatial_batchnorm_backward, inputs, dout_seed=1, bn_param=param
     )
     assert max(errors.values()) < 1e-7, errors
 

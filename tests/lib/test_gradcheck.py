@@ -24,6 +24,19 @@ def test_rel_error_ignores_noise_where_both_gradients_are_zero():
     assert rel_error(np.array([1e-13]), np.array([0.0])) < 1e-4
 
 
+def test_rel_error_measures_round_off_against_the_gradient_scale():
+    """A tiny entry's round-off must not look like a wrong gradient."""
+    analytic = np.array([1.0, 2.0, 1e-9])
+    numeric = np.array([1.0, 2.0, 1e-9 + 1e-10])
+    assert rel_error(analytic, numeric) < 1e-10
+
+
+def test_rel_error_flags_one_wrong_entry_among_right_ones():
+    analytic = np.array([1.0, 2.0, 3.0])
+    numeric = np.array([1.0, 2.0, -3.0])
+    assert rel_error(analytic, numeric) == pytest.approx(6.0 / 6.0)
+
+
 def test_rel_error_refuses_mismatched_shapes():
     with pytest.raises(ValueError, match=r"\(2,\) and \(3,\)"):
         rel_error(np.zeros(2), np.zeros(3))

@@ -102,7 +102,7 @@ def test_layernorm_gradients_pass_numeric_check(rng):
         "gamma": rng.standard_normal(5),
         "beta": rng.standard_normal(5),
     }
-    errors = check_layer(layernorm_forward, layernorm_backward, inputs, seed=1)
+    errors = check_layer(layernorm_forward, layernorm_backward, inputs, dout_seed=1)
     assert max(errors.values()) < 1e-7, errors
 
 
@@ -114,7 +114,7 @@ def test_groupnorm_gradients_pass_numeric_check(rng, num_groups):
         "beta": rng.standard_normal(4),
     }
     errors = check_layer(
-        groupnorm_forward, groupnorm_backward, inputs, seed=1, num_groups=num_groups
+        groupnorm_forward, groupnorm_backward, inputs, dout_seed=1, num_groups=num_groups
     )
     assert max(errors.values()) < 1e-7, errors
 
@@ -125,7 +125,7 @@ def test_instancenorm_gradients_pass_numeric_check(rng):
         "gamma": rng.standard_normal(3),
         "beta": rng.standard_normal(3),
     }
-    errors = check_layer(instancenorm_forward, instancenorm_backward, inputs, seed=1)
+    errors = check_layer(instancenorm_forward, instancenorm_backward, inputs, dout_seed=1)
     assert max(errors.values()) < 1e-7, errors
 
 
