@@ -1,0 +1,1 @@
+"""Autograder for the course notebooks: intake, sandboxed execution and grading."""
