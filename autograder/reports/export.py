@@ -1,0 +1,286 @@
+"""The grades CSV, in exactly the format of ``nbgrader export`` (nbgrader 0.9.6).
+
+``nbgrader export`` (its ``CsvExportPlugin``) writes one row per assignment and student,
+for every student in the gradebook whether or not they submitted, with these columns::
+
+    assignment, duedate, timestamp, student_id, last_name, first_name, email,
+    raw_score, late_submission_penalty, score, max_score
+
+Assignments come in the gradebook's order (due date, then name; no due date first, as
+SQLite sorts NULL first) and, within one, students by last then first name. A value
+that is ``None`` becomes an empty field, anything else ``str(value)``: datetimes as
+``2024-03-01 17:00:00`` (naive UTC, as nbgrader stores them), scores as floats
+(``7.0``). A student with no submission gets an empty timestamp and ``0.0`` for the
+raw score, the penalty and the score. ``score`` is ``max(0.0, raw_score - penalty)``.
+
+The rows can come from two places:
+
+- :func:`rows_from_gradebook` reads the nbgrader gradebook the driver wrote, through
+  nbgrader's own ``Gradebook`` API, so its CSV is byte for byte what ``nbgrader export``
+  writes (the tests check this against the real ``CsvExportPlugin``);
+- :func:`rows_from_results` builds the same rows straight from journaled
+  :class:`~autograder.job.JobResult` records, with student names, due dates and
+  submission times supplied by the caller.
+
+One deliberate difference: nbgrader joins fields with bare commas, so a name containing
+a comma or a quote breaks its file; :func:`write_grades_csv` uses the :mod:`csv` module,
+which quotes exactly those fields and leaves every other field as nbgrader writes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from autograder.job import JobResult, JobStatus
+from autograder.reports._files import atomic_write_text
+
+#: nbgrader 0.9.6's export columns, in order. (The penalty column is named
+#: ``late_submission_penalty`` in nbgrader's plugin.)
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "assignment",
+    "duedate",
+    "timestamp",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+)
+
+#: Results that carry no score: a row including one is incomplete, not a true zero.
+_UNSCORED = (JobStatus.ERROR, JobStatus.AWAITING_GPU)
+
+
+@dataclass(frozen=True)
+class StudentInfo:
+    """What the gradebook knows about a student besides the id."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    """One line of the export: one student's one assignment."""
+
+    assignment: str
+    duedate: datetime | None
+    timestamp: datetime | None
+    student_id: str
+    last_name: str | None
+    first_name: str | None
+    email: str | None
+    raw_score: float
+    late_submission_penalty: float
+    score: float
+    max_score: float
+    pending: tuple[str, ...] = ()
+    """Notebooks whose result carries no score (grader error, awaiting a GPU); not a CSV
+    column, but a reason to hold the row back from an LMS upload."""
+
+    def fields(self) -> list[str]:
+        """The row's CSV fields, formatted as nbgrader formats them."""
+        return [
+            "" if getattr(self, name) is None else str(getattr(self, name))
+            for name in EXPORT_COLUMNS
+        ]
+
+
+def write_grades_csv(rows: Iterable[GradeRow], path: str | os.PathLike[str]) -> Path:
+    """Write the rows as ``nbgrader export`` would (see the module docstring), atomically."""
+    buffer = io.StringIO()
+    # nbgrader writes "\n" line ends and quotes nothing; QUOTE_MINIMAL only quotes fields
+    # that would otherwise break the file.
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(row.fields() for row in rows)
+    return atomic_write_text(path, buffer.getvalue())
+
+
+# --- from the gradebook -------------------------------------------------------------------
+def rows_from_gradebook(
+    db_url: str, assignment: str | None = None, course_id: str = "default_course"
+) -> list[GradeRow]:
+    """The export rows of an nbgrader gradebook (every assignment, or just ``assignment``).
+
+    ``course_id`` must be the course's nbgrader ``CourseDirectory.course_id``: nbgrader's
+    ``Gradebook`` adds a course row for any id it is opened with.
+    """
+    # Imported here: sqlalchemy and nbgrader's models take a while to load, and only this
+    # function needs them.
+    from nbgrader.api import Gradebook, MissingEntry
+
+    _check_sqlite_exists(db_url)
+    rows = []
+    with Gradebook(db_url, course_id=course_id) as gradebook:
+        assignments = gradebook.assignments
+        if assignment is not None:
+            assignments = [a for a in assignments if a.name == assignment]
+            if not assignments:
+                known = ", ".join(a.name for a in gradebook.assignments) or "none"
+                raise ValueError(
+                    f"assignment {assignment!r} is not in the gradebook (it has: {known}); "
+                    "check the name or run the grader first"
+                )
+        students = gradebook.students
+        for entry in assignments:
+            for student in students:
+                info = StudentInfo(student.first_name, student.last_name, student.email)
+                try:
+                    submission = gradebook.find_submission(entry.name, student.id)
+                except MissingEntry:
+                    submission = None
+                raw = None if submission is None else submission.score
+                penalty = None if submission is None else submission.late_submission_penalty
+                rows.append(
+                    _row(
+                        entry.name,
+                        entry.duedate,
+                        None if submission is None else submission.timestamp,
+                        student.id,
+                        info,
+                        raw,
+                        penalty,
+                        entry.max_score,
+                    )
+                )
+    return rows
+
+
+def _check_sqlite_exists(db_url: str) -> None:
+    """Opening a missing SQLite file would create an empty gradebook; refuse instead."""
+    prefix = "sqlite:///"
+    if db_url.startswith(prefix) and db_url != "sqlite:///:memory:":
+        path = Path(db_url[len(prefix) :])
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no gradebook at {path}: pass the URL of the course's gradebook.db "
+                "(e.g. sqlite:////course/gradebook.db)"
+            )
+
+
+# --- from results ---------------------------------------------------------------------------
+def rows_from_results(
+    results: Iterable[JobResult],
+    students: Mapping[str, StudentInfo] | None = None,
+    duedates: Mapping[str, datetime | str] | None = None,
+    timestamps: Mapping[tuple[str, str], datetime | str] | None = None,
+    late_penalties: Mapping[tuple[str, str], float] | None = None,
+) -> list[GradeRow]:
+    """Export rows built from grading results, as the gradebook would hold them.
+
+    Like nbgrader, every known student (those in ``students`` and those with results)
+    gets a row for every assignment, with zeros when they have no result for it. An
+    assignment's ``max_score`` is the sum of its notebooks' maximum scores.
+    ``timestamps`` and ``late_penalties`` are keyed by ``(assignment, student_id)``;
+    datetimes with a time zone are converted to naive UTC as nbgrader stores them.
+    """
+    by_key: dict[tuple[str, str, str], JobResult] = {}
+    notebook_max: dict[tuple[str, str], float] = {}
+    for result in results:
+        if result.key in by_key:
+            raise ValueError(
+                f"two results for assignment {result.assignment!r}, student "
+                f"{result.student_id!r}, notebook {result.notebook!r}: keep only the latest"
+            )
+        by_key[result.key] = result
+        known = notebook_max.setdefault((result.assignment, result.notebook), result.max_score)
+        if not math.isclose(known, result.max_score):
+            raise ValueError(
+                f"notebook {result.notebook!r} of assignment {result.assignment!r} has "
+                f"max_score {known} in one result and {result.max_score} in another: "
+                "regrade against a single template"
+            )
+    info = dict(students or {})
+    for _, student_id, _ in by_key:
+        info.setdefault(student_id, StudentInfo())
+    due = {
+        name: _utc_naive(value, f"due date of {name!r}") for name, value in (duedates or {}).items()
+    }
+    assignments = sorted({a for a, _ in notebook_max}, key=lambda a: _null_first(due.get(a), a))
+    ordered = sorted(
+        info, key=lambda s: (_null_first(info[s].last_name), _null_first(info[s].first_name), s)
+    )
+    rows = []
+    for assignment in assignments:
+        max_score = math.fsum(m for (a, _), m in notebook_max.items() if a == assignment)
+        for student_id in ordered:
+            mine = [r for (a, s, _), r in by_key.items() if a == assignment and s == student_id]
+            stamp = (timestamps or {}).get((assignment, student_id))
+            penalty = (late_penalties or {}).get((assignment, student_id), 0.0)
+            submitted = bool(mine) or stamp is not None
+            rows.append(
+                _row(
+                    assignment,
+                    due.get(assignment),
+                    _utc_naive(stamp, f"timestamp of {student_id!r}") if stamp else None,
+                    student_id,
+                    info[student_id],
+                    math.fsum(r.score for r in mine) if submitted else None,
+                    float(penalty) if submitted else None,
+                    max_score,
+                    pending=tuple(sorted(r.notebook for r in mine if r.status in _UNSCORED)),
+                )
+            )
+    return rows
+
+
+def _null_first(value: object, *rest: object) -> tuple[object, ...]:
+    """A sort key putting ``None`` before any value, as SQLite orders NULL."""
+    return (value is not None, value if value is not None else "", *rest)
+
+
+def _utc_naive(value: datetime | str, what: str) -> datetime:
+    """A datetime as nbgrader stores it: naive, in UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{what} {value!r} is not a date: write it as 2024-03-01 17:00:00 "
+                "(optionally with a +01:00 style offset)"
+            ) from None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _row(
+    assignment: str,
+    duedate: datetime | None,
+    timestamp: datetime | None,
+    student_id: str,
+    info: StudentInfo,
+    raw_score: float | None,
+    penalty: float | None,
+    max_score: float,
+    pending: tuple[str, ...] = (),
+) -> GradeRow:
+    """One row; ``raw_score`` None means no submission, which nbgrader exports as zeros."""
+    raw = 0.0 if raw_score is None else float(raw_score)
+    late = 0.0 if penalty is None else float(penalty)
+    return GradeRow(
+        assignment=assignment,
+        duedate=duedate,
+        timestamp=timestamp,
+        student_id=student_id,
+        last_name=info.last_name,
+        first_name=info.first_name,
+        email=info.email,
+        raw_score=raw,
+        late_submission_penalty=late,
+        score=max(0.0, raw - late),
+        max_score=float(max_score),
+        pending=pending,
+    )
