@@ -1,0 +1,208 @@
+"""What every executor shares: the protocol, the job function, and results for jobs not graded.
+
+An executor runs one *job function* (``GradingJob -> JobResult.to_dict()``) for many jobs
+in parallel and yields each result as soon as it exists. The function is named by
+reference (``"module:attribute"``) so that it is imported inside the worker process
+that runs it, not pickled from the driver: a worker on another machine needs only the
+same checkout, and the driver never imports the grading pipeline just to hand it over.
+
+Two results are built here rather than by the pipeline, because the pipeline never ran:
+- :func:`awaiting_gpu_result`: the job needs a GPU and no runner has one;
+- :func:`crashed_result`: the job function raised or its worker process died.
+Both leave ``fingerprint`` empty on purpose: a resumed run skips jobs whose journaled
+fingerprint matches, and neither of these outcomes is final (a GPU runner may join, a
+crash may have been the machine's fault), so they must be graded again next time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from autograder.job import GradingJob, JobResult, JobStatus, TestVerdict, VerdictStatus
+
+JobFn = Callable[[GradingJob], dict[str, Any]]
+"""Grades one job in the calling process and returns ``JobResult.to_dict()``."""
+
+JobFnRef = str | JobFn
+"""A job function, or its ``"package.module:function"`` name resolved where it runs."""
+
+DEFAULT_JOB_FN = "autograder.pipeline:grade_submission_dict"
+
+#: Longest error text kept in a result: it crosses the network and lands in the journal.
+ERROR_TEXT_CHARS = 8_000
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs the job function for many jobs; yields ``(job, result dict)`` as each finishes."""
+
+    @property
+    def has_gpu(self) -> bool:
+        """Whether GPU jobs can run here; when not, they come back awaiting a GPU."""
+        ...
+
+    def map_unordered(self, jobs: Sequence[GradingJob]) -> Iterator[tuple[GradingJob, dict]]:
+        """Yield every job once with its result, in completion order; never raises per job."""
+        ...
+
+    def close(self) -> None:
+        """Release worker processes or cluster connections."""
+        ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class ClosingExecutor:
+    """Context-manager behaviour for executors: leaving the ``with`` block calls ``close``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> ClosingExecutor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def check_job_fn_ref(ref: JobFnRef) -> None:
+    """Reject a malformed reference in the driver, before any worker tries to resolve it.
+
+    Only the shape is checked: importing the module is the worker's business.
+    """
+    if callable(ref):
+        return
+    module, sep, attribute = ref.partition(":") if isinstance(ref, str) else ("", "", "")
+    if not (sep and module and attribute):
+        raise ValueError(f"job function must be callable or 'module:function', got {ref!r}")
+
+
+def resolve_job_fn(ref: JobFnRef) -> JobFn:
+    """The callable behind a job function reference (imports its module if needed)."""
+    if callable(ref):
+        return ref
+    check_job_fn_ref(ref)
+    module_name, _, attribute = ref.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    if not callable(target):
+        raise TypeError(f"job function {ref!r} is not callable")
+    return target
+
+
+def call_job_fn(ref: JobFnRef, job: GradingJob) -> dict[str, Any]:
+    """Run the job function on one job; raises if it raises or returns something else.
+
+    The Dask executor submits this one, so that the scheduler sees the failure and can
+    retry it on another worker.
+    """
+    result = resolve_job_fn(ref)(job)
+    if not isinstance(result, dict):
+        raise TypeError(f"job function returned {type(result).__name__}, not a result dict")
+    return result
+
+
+def run_job(ref: JobFnRef, job: GradingJob) -> dict[str, Any]:
+    """Like :func:`call_job_fn`, but a failure becomes an ERROR result instead of raising.
+
+    The local pool runs this one: the traceback is formatted in the worker, where it
+    still exists, and a raising job cannot be confused with a dying worker.
+    """
+    try:
+        return call_job_fn(ref, job)
+    except Exception as error:
+        return crashed_result(job, error, traceback.format_exc())
+
+
+def crashed_result(job: GradingJob, error: BaseException | str, details: str = "") -> dict:
+    """An ERROR result for a job whose grading did not finish (raise, crash, lost worker)."""
+    if isinstance(error, BaseException):
+        error = f"{type(error).__name__}: {error}"
+    text = f"{error}\n{details}".strip() if details else error
+    return JobResult(
+        assignment=job.assignment,
+        notebook=job.notebook,
+        student_id=job.student_id,
+        status=JobStatus.ERROR,
+        score=0.0,
+        max_score=_max_score_or_zero(job),
+        error=_cap(text),
+    ).to_dict()
+
+
+def awaiting_gpu_result(job: GradingJob) -> dict:
+    """The result of a GPU job that was not run because no GPU runner is available.
+
+    Not a zero: every autograded test is listed as awaiting a GPU with no points, and the
+    maximum score comes from the template so reports can show what is outstanding. A
+    template that cannot be read is the course team's problem, so that becomes ERROR.
+    """
+    # Imported here: intake pulls in nbformat (seconds), which a worker that only runs
+    # jobs never needs when the job function itself does not.
+    from autograder.intake import CellRole, load_template
+
+    try:
+        template = load_template(job.template_path)
+    except Exception as error:
+        return crashed_result(job, error)
+    verdicts = [
+        TestVerdict(
+            test_id=cell.grade_id,
+            status=VerdictStatus.AWAITING_GPU,
+            points=0.0,
+            max_points=cell.points,
+            message="This test needs a GPU runner; it will be graded when one is available.",
+        )
+        for cell in template.cells
+        if cell.role is CellRole.TESTS and cell.grade_id
+    ]
+    manual = [
+        cell.grade_id
+        for cell in template.cells
+        if cell.role is CellRole.MANUAL_ANSWER and cell.grade_id
+    ]
+    return JobResult(
+        assignment=job.assignment,
+        notebook=job.notebook,
+        student_id=job.student_id,
+        status=JobStatus.AWAITING_GPU,
+        score=0.0,
+        max_score=template.max_score,
+        verdicts=verdicts,
+        manual_cells=manual,
+    ).to_dict()
+
+
+def _max_score_or_zero(job: GradingJob) -> float:
+    """The template's maximum score, or 0 when the template itself is what failed."""
+    from autograder.intake import load_template  # lazy: see awaiting_gpu_result
+
+    try:
+        return load_template(job.template_path).max_score
+    except Exception:
+        return 0.0
+
+
+def _cap(text: str) -> str:
+    """Keep the head and the tail of a long error: the cause and the innermost frame."""
+    if len(text) <= ERROR_TEXT_CHARS:
+        return text
+    half = ERROR_TEXT_CHARS // 2
+    return f"{text[:half]}\n... [{len(text) - ERROR_TEXT_CHARS} characters cut] ...\n{text[-half:]}"
