@@ -1,0 +1,345 @@
+"""Grade one job: intake, work dir, sandboxed run, trusted verdicts -> :class:`JobResult`.
+
+The steps of :func:`grade_submission`, in order:
+
+1. load the template (points, grade cells) and the check specs: the trusted side;
+2. intake: restore the submission against the template (a missing file: all blanks);
+3. a notebook that needs a GPU on a grader without one stops here: ``awaiting_gpu``;
+4. a fresh job directory: the grader's private inputs, and the work dir (restored
+   notebook, a copy of the inputs, empty ``outputs/``, whitelisted files);
+5. the box runs the notebook; ``results.json`` is read as untrusted data;
+6. every autograded test cell is decided by :func:`autograder.specs.decide` against the
+   private inputs, with the template's points; a test cell without a spec fails and is
+   logged as the course team's error;
+7. the job directory is removed, whatever happened.
+
+Nothing the student submits or runs can make this raise: student failures become
+verdicts. An exception in the grader's own code ends as status ``error`` with the
+traceback in ``JobResult.error``, for a human to look at.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import logging
+import math
+import os
+import stat
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder.box import Box
+from autograder.intake import (
+    CellRole,
+    IntakeReport,
+    NotebookTemplate,
+    intake_notebook,
+    load_template,
+    restore_notebook,
+)
+from autograder.job import GradingJob, JobResult, JobStatus, TestVerdict, VerdictStatus
+from autograder.runner import STARTED_MARKER
+from autograder.runner.results import ERROR_CAP, STATUSES
+from autograder.sandbox import SandboxResult
+from autograder.specs import SpecRegistry, decide, load_specs, write_inputs
+from autograder.workdir import JobDirs, job_directory, prepare_workdir
+
+log = logging.getLogger(__name__)
+
+RESULTS_MAX_BYTES = 4 * 2**20
+"""Largest ``results.json`` read; the runner writes well under 2 KB per cell."""
+
+STDERR_TAIL_BYTES = 4096
+"""How much of the job's stderr the execution summary keeps (for the course team)."""
+
+NO_SPEC_MESSAGE = "no check spec for this test: instructor must add one"
+MISSING_NOTE = "no submission for this notebook: every answer is graded as a blank"
+
+
+@dataclass(frozen=True)
+class RunnerReport:
+    """What ``results.json`` said, after validation (or why it could not be used)."""
+
+    cells: list[dict[str, Any]]
+    problem: str = ""
+
+
+# --- steps ------------------------------------------------------------------------------
+
+
+def cuda_visible() -> bool:
+    """Whether this grader process can see a CUDA device (torch imported only here)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def intake_dict(report: IntakeReport) -> dict[str, Any]:
+    """The intake report as JSON-ready data."""
+    return {
+        "status": report.status.value,
+        "message": report.message,
+        "notes": [
+            {"kind": note.kind.value, "message": note.message, "grade_id": note.grade_id}
+            for note in report.notes
+        ],
+        "answered_ids": list(report.answered_ids),
+        "blank_ids": list(report.blank_ids),
+        "recovered_ids": list(report.recovered_ids),
+        "lost_ids": list(report.lost_ids),
+    }
+
+
+def run_intake(job: GradingJob, template: NotebookTemplate) -> tuple[Any, dict[str, Any]]:
+    """The restored notebook and the intake summary; a missing file gives all blanks."""
+    if job.submission_path is None:
+        blanks = [cell.grade_id for cell in template.answer_cells if cell.grade_id]
+        summary = {
+            "status": "missing",
+            "message": MISSING_NOTE,
+            "notes": [{"kind": "missing_file", "message": MISSING_NOTE, "grade_id": None}],
+            "answered_ids": [],
+            "blank_ids": blanks,
+            "recovered_ids": [],
+            "lost_ids": [],
+        }
+        return restore_notebook(template, {}), summary
+    notebook, report = intake_notebook(job.submission_path, template)
+    return notebook, intake_dict(report)
+
+
+def autograded_tests(template: NotebookTemplate) -> list[tuple[str, float]]:
+    """``(grade_id, points)`` of every autograded test cell, in notebook order."""
+    return [
+        (cell.grade_id, cell.points)
+        for cell in template.cells
+        if cell.role is CellRole.TESTS and cell.grade_id
+    ]
+
+
+def manual_cells(template: NotebookTemplate) -> list[str]:
+    """grade_ids scored by a human: manually graded answers and tasks."""
+    roles = (CellRole.MANUAL_ANSWER, CellRole.TASK)
+    return [cell.grade_id for cell in template.cells if cell.role in roles and cell.grade_id]
+
+
+def _valid_cell(entry: object) -> bool:
+    """One runner record: the shape the runner writes, nothing else."""
+    if not isinstance(entry, dict) or set(entry) != {"index", "grade_id", "status", "error"}:
+        return False
+    index, grade_id = entry["index"], entry["grade_id"]
+    return (
+        isinstance(index, int)
+        and not isinstance(index, bool)
+        and index >= 0
+        and (grade_id is None or isinstance(grade_id, str) and len(grade_id) <= 200)
+        and entry["status"] in STATUSES
+        and isinstance(entry["error"], str)
+        and len(entry["error"]) <= ERROR_CAP
+    )
+
+
+def read_runner_report(path: Path) -> RunnerReport:
+    """Read ``results.json`` as hostile data: regular file, size cap, JSON, exact schema.
+
+    The sandboxed code can write anything there, so the report is only informative
+    (cell statuses for feedback); it never decides points.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK  # no links out, no FIFO hangs
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        return RunnerReport([], "results.json is missing")
+    except OSError as error:
+        return RunnerReport([], f"results.json cannot be opened: {error.strerror}")
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return RunnerReport([], "results.json is not a regular file")
+        data = handle.read(RESULTS_MAX_BYTES + 1)
+    if len(data) > RESULTS_MAX_BYTES:
+        return RunnerReport([], f"results.json is over {RESULTS_MAX_BYTES} bytes")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return RunnerReport([], "results.json is not valid JSON")
+    cells = document.get("cells") if isinstance(document, dict) else None
+    if not isinstance(cells, list) or not all(_valid_cell(entry) for entry in cells):
+        return RunnerReport([], "results.json does not follow the runner's schema")
+    return RunnerReport(cells)
+
+
+def safe_outputs_dir(dirs: JobDirs) -> Path:
+    """The outputs dir, unless the job swapped it for a link (then an empty one)."""
+    outputs = dirs.outputs
+    if outputs.is_dir() and not outputs.is_symlink():
+        return outputs
+    empty = dirs.root / "no-outputs"
+    empty.mkdir(exist_ok=True)
+    return empty
+
+
+def execution_summary(run: SandboxResult, report: RunnerReport) -> dict[str, Any]:
+    """What the course team needs to know about the run, JSON-ready."""
+    summary: dict[str, Any] = {
+        "ended_by": run.ended_by,
+        "timed_out": run.timed_out,
+        "wall_seconds": round(run.wall_seconds, 3),
+        "returncode": run.returncode,
+        "signal": run.signal,
+        "leftover_processes_killed": run.leftover_processes_killed,
+        "stdout_truncated": run.stdout_truncated,
+        "stderr_truncated": run.stderr_truncated,
+        "runner_started": runner_started(run),
+        "cells": report.cells,
+    }
+    if report.problem:
+        summary["results_problem"] = report.problem
+    summary["stderr_tail"] = run.stderr[-STDERR_TAIL_BYTES:].decode("utf-8", "replace")
+    return summary
+
+
+def runner_started(run: SandboxResult) -> bool:
+    """Whether the runner got as far as the first cell (its marker comes before any)."""
+    return STARTED_MARKER.encode() in run.stdout
+
+
+def decide_all(
+    template: NotebookTemplate, registry: SpecRegistry, trusted_inputs: Path, outputs: Path
+) -> tuple[list[TestVerdict], list[str]]:
+    """A verdict per autograded test cell, and the test ids that have no spec."""
+    verdicts: list[TestVerdict] = []
+    unspecified: list[str] = []
+    for grade_id, points in autograded_tests(template):
+        if grade_id not in registry:
+            unspecified.append(grade_id)
+            verdicts.append(
+                TestVerdict(grade_id, VerdictStatus.FAILED, 0.0, points, message=NO_SPEC_MESSAGE)
+            )
+            continue
+        verdicts.append(decide(registry[grade_id], trusted_inputs, outputs, points))
+    return verdicts, unspecified
+
+
+# --- the job ----------------------------------------------------------------------------
+
+
+def _base_result(job: GradingJob, status: JobStatus, max_score: float) -> JobResult:
+    return JobResult(job.assignment, job.notebook, job.student_id, status, 0.0, max_score)
+
+
+def _grade(job: GradingJob, box: Box) -> JobResult:
+    """Steps 1-7 of the module docstring; grader-side failures raise."""
+    template = load_template(job.template_path)
+    registry = load_specs(job.specs_path)
+    notebook, intake = run_intake(job, template)
+    result = _base_result(job, JobStatus.GRADED, template.max_score)
+    result.intake = intake
+    result.manual_cells = manual_cells(template)
+    if job.needs_gpu and not cuda_visible():
+        result.status = JobStatus.AWAITING_GPU
+        result.verdicts = [
+            TestVerdict(grade_id, VerdictStatus.AWAITING_GPU, 0.0, points)
+            for grade_id, points in autograded_tests(template)
+        ]
+        result.layers = box.layers().to_dict()
+        return result
+    tested = [
+        registry[grade_id] for grade_id, _ in autograded_tests(template) if grade_id in registry
+    ]
+    with job_directory() as dirs:
+        prepare_workdir(
+            dirs,
+            notebook,
+            tested,
+            lambda spec, directory: write_inputs(spec, directory, job.term_seed, job.student_id),
+            job.extra_files,
+        )
+        run = box.run(dirs.workdir, job.limits)
+        report = read_runner_report(dirs.results)
+        result.execution = execution_summary(run, report)
+        result.layers = run.layers.to_dict()
+        if not runner_started(run) and not run.timed_out:
+            raise RuntimeError(
+                "the runner did not start in the sandbox (no student code ran); its stderr:\n"
+                + result.execution["stderr_tail"]
+            )
+        verdicts, unspecified = decide_all(
+            template, registry, dirs.trusted_inputs, safe_outputs_dir(dirs)
+        )
+    for grade_id in unspecified:
+        log.error(
+            "grader error in %s/%s: test %r has no check spec in %s",
+            job.assignment,
+            job.notebook,
+            grade_id,
+            registry.source,
+        )
+    result.verdicts = verdicts
+    result.score = math.fsum(verdict.points for verdict in verdicts)
+    result.status = JobStatus.TIMEOUT if run.timed_out else JobStatus.GRADED
+    return result
+
+
+def grade_submission(job: GradingJob, box: Box) -> JobResult:
+    """Grade one job in ``box``; never raises (grader failures become status ``error``)."""
+    started = time.monotonic()
+    try:
+        result = _grade(job, box)
+    except Exception:
+        log.exception("grading %s failed", "/".join(job.key))
+        result = _base_result(job, JobStatus.ERROR, _max_score_or_zero(job))
+        result.error = traceback.format_exc()
+    try:
+        result.fingerprint = job.fingerprint()
+    except OSError as error:  # a file vanished mid-run: still return the result
+        result.error += f"\nfingerprint unavailable: {error}"
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _max_score_or_zero(job: GradingJob) -> float:
+    """The template's maximum score for an error result, if the template is readable."""
+    try:
+        return load_template(job.template_path).max_score
+    except Exception:
+        return 0.0
+
+
+# --- executors --------------------------------------------------------------------------
+
+
+def default_runtime_dest() -> Path:
+    """Where this machine's student runtimes are built: private to the driver's uid."""
+    return Path(tempfile.gettempdir()) / f"autograder-runtime-{os.geteuid()}"
+
+
+@functools.cache
+def process_box() -> Box:
+    """This process's box, built on first use and closed when the process exits."""
+    from autograder.box.cold import ColdBox
+    from autograder.studentlib import build_runtime
+
+    box = ColdBox(build_runtime(default_runtime_dest()))
+    atexit.register(box.close)
+    return box
+
+
+def grade_submission_dict(job: GradingJob) -> dict[str, Any]:
+    """:func:`grade_submission` in this process's box, as JSON-ready data (for executors)."""
+    try:
+        box = process_box()
+    except Exception:
+        log.exception("no box for %s", "/".join(job.key))
+        result = _base_result(job, JobStatus.ERROR, _max_score_or_zero(job))
+        result.error = traceback.format_exc()
+        return result.to_dict()
+    return grade_submission(job, box).to_dict()
