@@ -1,0 +1,190 @@
+"""The autograder's Python API; the command line (:mod:`autograder.cli`) is a thin layer
+over these functions and takes its defaults from their signatures.
+
+- :func:`grade`: grade an assignment (only what changed since the last run);
+- :func:`regrade`: grade again even where the journal holds a result;
+- :func:`feedback`: write the students' feedback pages from the journal;
+- :func:`export`: write the grades CSV from the gradebook, as ``nbgrader export`` does.
+
+``course_dir`` is the nbgrader course root (holding ``source/`` and ``submitted/``); the
+workspace defaults to ``<course>/autograder/`` and the database to the course's
+``gradebook.db`` (or ``CourseDirectory.db_url`` in its ``nbgrader_config.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from autograder.course_layout import CourseConfigError, CourseLayout
+from autograder.driver import GradingSummary, grade_assignment, load_templates, resolve_workspace
+from autograder.job import JobStatus
+from autograder.journal import Journal, JournalError
+
+FEEDBACK_DIR = "feedback"
+"""Where feedback pages go under the course: nbgrader's own feedback folder layout."""
+GRADES_FILE = "grades.csv"
+
+
+def grade(
+    assignment: str,
+    course_dir: str | os.PathLike[str] = ".",
+    *,
+    students: Sequence[str] | None = None,
+    only_ungraded: bool = False,
+    term_seed: int | None = None,
+    db_url: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    workspace: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    executor: Any = None,
+    regrade: bool = False,
+) -> GradingSummary:
+    """Grade ``assignment``; jobs whose journaled result is still current are not rerun.
+
+    ``students``: only these students. ``only_ungraded``: only students with no journal
+    entry and no gradebook submission. ``workers``: local worker processes (one per
+    core by default); ``scheduler``: a Dask scheduler address instead; ``executor``: an
+    executor object of your own (you close it). ``term_seed``: default from
+    ``<course>/term.json``.
+    """
+    with _executor(workers, scheduler, executor) as runner:
+        return grade_assignment(
+            course_dir,
+            assignment,
+            students=students,
+            only_ungraded=only_ungraded,
+            regrade=regrade,
+            executor=runner,
+            term_seed=term_seed,
+            db_url=db_url,
+            workspace=workspace,
+            progress=progress,
+        )
+
+
+def regrade(
+    assignment: str,
+    course_dir: str | os.PathLike[str] = ".",
+    *,
+    students: Sequence[str] | None = None,
+    term_seed: int | None = None,
+    db_url: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    workspace: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    executor: Any = None,
+) -> GradingSummary:
+    """Grade ``assignment`` again, ignoring the journal (e.g. after fixing the specs)."""
+    return grade(
+        assignment,
+        course_dir,
+        students=students,
+        term_seed=term_seed,
+        db_url=db_url,
+        workers=workers,
+        scheduler=scheduler,
+        workspace=workspace,
+        progress=progress,
+        executor=executor,
+        regrade=True,
+    )
+
+
+def feedback(
+    assignment: str,
+    course_dir: str | os.PathLike[str] = ".",
+    *,
+    students: Sequence[str] | None = None,
+    workspace: str | os.PathLike[str] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write ``<out_dir>/<student>/<assignment>/<notebook>.html`` from the journal.
+
+    ``out_dir`` defaults to ``<course>/feedback`` (where nbgrader keeps feedback).
+    Results that ended in ERROR are for the course team and get no page.
+    """
+    from autograder.reports.feedback import write_feedback
+
+    layout = CourseLayout.open(course_dir)
+    templates = load_templates(layout, assignment)
+    journal = Journal(resolve_workspace(layout, workspace) / "results")
+    wanted = None if students is None else set(students)
+    results = []
+    for _, entry in journal.entries(assignment):
+        if isinstance(entry, JournalError):
+            raise CourseConfigError(str(entry))
+        if wanted is not None and entry.student_id not in wanted:
+            continue
+        if entry.status is JobStatus.ERROR or entry.notebook not in templates:
+            continue
+        results.append(entry)
+    keyed = {(assignment, name): template for name, template in templates.items()}
+    target = Path(out_dir) if out_dir is not None else layout.root / FEEDBACK_DIR
+    return write_feedback(results, keyed, target)
+
+
+def export(
+    assignment: str | None = None,
+    course_dir: str | os.PathLike[str] = ".",
+    *,
+    db_url: str | None = None,
+    to: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write the grades CSV (every assignment, or one) in ``nbgrader export``'s format.
+
+    ``to`` defaults to ``<course>/grades.csv``.
+    """
+    from autograder.reports.export import rows_from_gradebook, write_grades_csv
+
+    layout = CourseLayout.open(course_dir)
+    settings = layout.settings()
+    try:
+        rows = rows_from_gradebook(
+            db_url or settings.db_url, assignment, course_id=settings.course_id
+        )
+    except (FileNotFoundError, ValueError) as error:
+        raise CourseConfigError(str(error)) from error
+    return write_grades_csv(rows, Path(to) if to is not None else layout.root / GRADES_FILE)
+
+
+@contextmanager
+def _executor(workers: int | None, scheduler: str | None, executor: Any) -> Iterator[Any]:
+    """The executor a call asks for; one started here is closed here."""
+    chosen = [
+        name
+        for name, value in (("workers", workers), ("scheduler", scheduler), ("executor", executor))
+        if value is not None
+    ]
+    if len(chosen) > 1:
+        raise CourseConfigError(
+            f"pass only one of {', '.join(chosen)}: local workers, a Dask scheduler and an "
+            "executor object are alternatives"
+        )
+    if executor is not None or (workers is None and scheduler is None):
+        yield executor  # None: the driver starts its default LocalExecutor
+        return
+    if scheduler is not None:
+        from autograder.executors import DaskExecutor
+
+        try:
+            started = DaskExecutor(scheduler)
+        except (OSError, TimeoutError) as error:
+            raise CourseConfigError(
+                f"cannot reach the Dask scheduler at {scheduler!r}: {error}; check the "
+                "address (e.g. tcp://host:8786) or grade locally with --workers N"
+            ) from error
+    else:
+        from autograder.executors import LocalExecutor
+
+        try:
+            started = LocalExecutor(workers)
+        except ValueError as error:
+            raise CourseConfigError(str(error)) from error
+    with started:
+        yield started

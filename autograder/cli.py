@@ -1,0 +1,228 @@
+"""``python -m autograder``: the command line over :mod:`autograder.api`.
+
+    python -m autograder grade ASSIGNMENT --course DIR [--student ID ...] [--only-ungraded]
+        [--term-seed N] [--db URL] [--workers N | --scheduler ADDRESS] [--no-progress]
+    python -m autograder regrade ASSIGNMENT ...            (same options, journal ignored)
+    python -m autograder feedback ASSIGNMENT --course DIR [--student ID ...] [--out DIR]
+    python -m autograder export [ASSIGNMENT] --course DIR [--db URL] [--to FILE]
+
+Exit status: 0 all graded; 1 some jobs ended in ERROR; 2 a usage or configuration
+problem (the message names it and the fix); 3 work is left awaiting a GPU runner.
+Grading prints its summary line last. Defaults come from the API functions' signatures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from autograder import api
+from autograder.course_layout import CourseConfigError
+from autograder.driver import EXIT_ERRORS, EXIT_USAGE, GradebookWriteError, GradingSummary
+from autograder.job import JobStatus
+from autograder.journal import JournalError
+
+
+def default(function: Callable[..., Any], name: str) -> Any:
+    """The default of ``function``'s parameter ``name``: the API owns every default."""
+    return inspect.signature(function).parameters[name].default
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description="Grade nbgrader submissions in a sandbox."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, function, text in (
+        ("grade", api.grade, "grade an assignment (only what changed since the last run)"),
+        ("regrade", api.regrade, "grade an assignment again, ignoring earlier results"),
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=_grade, function=function)
+        _assignment(sub)
+        _course(sub, function)
+        _students(sub, function)
+        if name == "grade":
+            sub.add_argument(
+                "--only-ungraded",
+                action="store_true",
+                default=default(function, "only_ungraded"),
+                help="only students with no result in the journal or the gradebook",
+            )
+        sub.add_argument(
+            "--term-seed",
+            type=int,
+            default=default(function, "term_seed"),
+            metavar="N",
+            help="the term's seed for per-student inputs (default: <course>/term.json)",
+        )
+        _db(sub, function)
+        where = sub.add_mutually_exclusive_group()
+        where.add_argument(
+            "--workers",
+            type=positive_int,
+            default=default(function, "workers"),
+            metavar="N",
+            help="local worker processes (default: one per core)",
+        )
+        where.add_argument(
+            "--scheduler",
+            default=default(function, "scheduler"),
+            metavar="ADDRESS",
+            help="grade on a Dask cluster, e.g. tcp://host:8786",
+        )
+        _workspace(sub, function)
+        sub.add_argument(
+            "--no-progress",
+            dest="progress",
+            action="store_false",
+            default=default(function, "progress"),
+            help="no progress bar",
+        )
+
+    sub = commands.add_parser("feedback", help="write the students' feedback pages")
+    sub.set_defaults(handler=_feedback)
+    _assignment(sub)
+    _course(sub, api.feedback)
+    _students(sub, api.feedback)
+    _workspace(sub, api.feedback)
+    sub.add_argument(
+        "--out",
+        dest="out_dir",
+        default=default(api.feedback, "out_dir"),
+        metavar="DIR",
+        help="where the pages go (default: <course>/feedback)",
+    )
+
+    sub = commands.add_parser("export", help="write the grades CSV as nbgrader export does")
+    sub.set_defaults(handler=_export)
+    sub.add_argument(
+        "assignment",
+        nargs="?",
+        default=default(api.export, "assignment"),
+        help="only this assignment (default: all)",
+    )
+    _course(sub, api.export)
+    _db(sub, api.export)
+    sub.add_argument(
+        "--to",
+        default=default(api.export, "to"),
+        metavar="FILE",
+        help="the CSV file (default: <course>/grades.csv)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (CourseConfigError, JournalError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except GradebookWriteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERRORS
+
+
+def _grade(args: argparse.Namespace) -> int:
+    options = {
+        "course_dir": args.course,
+        "students": args.students,
+        "term_seed": args.term_seed,
+        "db_url": args.db,
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "workspace": args.workspace,
+        "progress": args.progress,
+    }
+    if args.command == "grade":
+        options["only_ungraded"] = args.only_ungraded
+    summary: GradingSummary = args.function(args.assignment, **options)
+    for problem in summary.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    for result in summary.results:
+        if result.status is JobStatus.ERROR:
+            print(f"error: {'/'.join(result.key)}: {_last_line(result.error)}", file=sys.stderr)
+    if summary.unchanged:
+        print(f"{summary.unchanged} unchanged since the last run (not regraded)")
+    print(summary.line)
+    return summary.exit_code
+
+
+def _last_line(text: str) -> str:
+    """The gist of an error: a traceback's last line names the exception and its message."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no details recorded"
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    paths = api.feedback(
+        args.assignment,
+        args.course,
+        students=args.students,
+        workspace=args.workspace,
+        out_dir=args.out_dir,
+    )
+    print(f"wrote {len(paths)} feedback page(s)")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    path = api.export(args.assignment, args.course, db_url=args.db, to=args.to)
+    print(f"wrote {path}")
+    return 0
+
+
+def _assignment(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment", help="the assignment name (its folder under source/)")
+
+
+def _course(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+    parser.add_argument(
+        "--course",
+        default=default(function, "course_dir"),
+        metavar="DIR",
+        help="the nbgrader course root, holding source/ and submitted/ (default: %(default)s)",
+    )
+
+
+def _students(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+    parser.add_argument(
+        "--student",
+        dest="students",
+        default=default(function, "students"),
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="only these students (repeatable)",
+    )
+
+
+def _db(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+    parser.add_argument(
+        "--db",
+        default=default(function, "db_url"),
+        metavar="URL",
+        help="SQLAlchemy URL of the gradebook (default: sqlite:///<course>/gradebook.db)",
+    )
+
+
+def _workspace(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+    parser.add_argument(
+        "--workspace",
+        default=default(function, "workspace"),
+        metavar="DIR",
+        help="where the journal lives (default: <course>/autograder)",
+    )

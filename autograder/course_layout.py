@@ -1,0 +1,304 @@
+"""Find the grading work in an nbgrader course directory and turn it into jobs.
+
+The course follows nbgrader's standard layout::
+
+    <course>/
+      nbgrader_config.py                       optional: CourseDirectory.db_url, .course_id
+      term.json                                optional: {"seed": <int>}, the term seed
+      gradebook.db                             the gradebook (default database)
+      source/<assignment>/<nb>.ipynb           instructor source, with hidden tests
+      source/<assignment>/<nb>.specs.py        the notebook's check specs (trusted side)
+      source/<assignment>/<data files>         copied into every job's work dir
+      submitted/<student>/<assignment>/*.ipynb what each student handed in
+      submitted/<student>/<assignment>/timestamp.txt   optional, as nbgrader collects it
+
+Everything wrong with this layout is the course team's to fix, so it raises
+:class:`CourseConfigError` with a message naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from autograder.intake import match_submission_files
+from autograder.job import GradingJob
+from autograder.sandbox.limits import Limits
+
+SOURCE_DIR = "source"
+SUBMITTED_DIR = "submitted"
+TERM_FILE = "term.json"
+GRADEBOOK_FILE = "gradebook.db"
+CONFIG_FILE = "nbgrader_config.py"
+TIMESTAMP_FILE = "timestamp.txt"
+SPECS_SUFFIX = ".specs.py"
+NOTEBOOK_SUFFIX = ".ipynb"
+#: nbgrader's CourseDirectory.course_id default, so our rows match what its apps write.
+DEFAULT_COURSE_ID = ""
+
+
+class CourseConfigError(ValueError):
+    """The course directory or the grading settings are unusable; the message says the fix."""
+
+
+@dataclass(frozen=True)
+class CourseSettings:
+    """What the driver takes from ``nbgrader_config.py`` (nbgrader's defaults otherwise)."""
+
+    db_url: str
+    course_id: str = DEFAULT_COURSE_ID
+
+
+@dataclass(frozen=True)
+class SourceNotebook:
+    """One notebook of an assignment as the instructor wrote it."""
+
+    name: str
+    """Notebook name without ``.ipynb``; also its name in the gradebook."""
+    path: Path
+    specs_path: Path
+    needs_gpu: bool
+
+
+@dataclass(frozen=True)
+class CourseLayout:
+    """An nbgrader course directory; every path the grader reads is derived here."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, course_dir: str | os.PathLike[str]) -> CourseLayout:
+        """Check that ``course_dir`` looks like a course (it has ``source/``)."""
+        root = Path(course_dir).expanduser().resolve()
+        if not root.is_dir():
+            raise CourseConfigError(
+                f"course directory {root} does not exist: pass the nbgrader course root "
+                "(the folder holding source/ and submitted/) with --course DIR"
+            )
+        if not (root / SOURCE_DIR).is_dir():
+            raise CourseConfigError(
+                f"{root} has no {SOURCE_DIR}/ folder, so it is not an nbgrader course root: "
+                "pass the folder holding source/ and submitted/ with --course DIR"
+            )
+        return cls(root)
+
+    # --- settings -------------------------------------------------------------------
+    def settings(self) -> CourseSettings:
+        """The database URL and course id, from ``nbgrader_config.py`` when it sets them."""
+        default_url = f"sqlite:///{self.root / GRADEBOOK_FILE}"
+        config_path = self.root / CONFIG_FILE
+        if not config_path.is_file():
+            return CourseSettings(db_url=default_url)
+        course_dir = _read_nbgrader_config(config_path)
+        return CourseSettings(
+            db_url=str(course_dir.get("db_url") or default_url),
+            course_id=str(course_dir.get("course_id", DEFAULT_COURSE_ID)),
+        )
+
+    def term_seed(self, explicit: int | None = None) -> int:
+        """The term seed: ``explicit`` when given, else ``term.json``'s ``seed``."""
+        if explicit is not None:
+            return _checked_seed(explicit, "the term seed given")
+        path = self.root / TERM_FILE
+        if not path.is_file():
+            raise CourseConfigError(
+                "no term seed: pass --term-seed N (Python API: term_seed=N) or write "
+                f'{{"seed": N}} to {path}'
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise CourseConfigError(
+                f'cannot read {path} ({error}): it must hold {{"seed": N}} with an integer N'
+            ) from error
+        if not isinstance(data, dict) or "seed" not in data:
+            raise CourseConfigError(f'{path} must hold {{"seed": N}} with an integer N')
+        return _checked_seed(data["seed"], f"the seed in {path}")
+
+    # --- source side ----------------------------------------------------------------
+    def source_dir(self, assignment: str) -> Path:
+        return self.root / SOURCE_DIR / assignment
+
+    def assignments(self) -> list[str]:
+        """Assignment names: the visible folders under ``source/``."""
+        return _visible_dirs(self.root / SOURCE_DIR)
+
+    def source_notebooks(self, assignment: str) -> tuple[SourceNotebook, ...]:
+        """The assignment's notebooks in name order, each with its specs file."""
+        directory = self.source_dir(assignment)
+        if not _is_component(assignment) or not directory.is_dir():
+            known = ", ".join(self.assignments()) or "none"
+            raise CourseConfigError(
+                f"unknown assignment {assignment!r}: {SOURCE_DIR}/{assignment}/ does not exist "
+                f"in {self.root} (assignments found: {known})"
+            )
+        notebooks = []
+        for path in sorted(directory.iterdir()):
+            if not (_visible_regular_file(path) and path.name.endswith(NOTEBOOK_SUFFIX)):
+                continue
+            name = path.name[: -len(NOTEBOOK_SUFFIX)]
+            specs = directory / f"{name}{SPECS_SUFFIX}"
+            if not _visible_regular_file(specs):
+                raise CourseConfigError(
+                    f"{path} has no check specs: write {specs} defining SPECS for its tests"
+                )
+            notebooks.append(SourceNotebook(name, path, specs, _needs_gpu(path)))
+        if not notebooks:
+            raise CourseConfigError(
+                f"assignment {assignment!r} has no notebooks: put the instructor's source "
+                f"notebook(s) in {directory}"
+            )
+        return tuple(notebooks)
+
+    def extra_files(self, assignment: str) -> tuple[Path, ...]:
+        """Data files the notebooks read: regular, visible, not notebooks, not specs.
+
+        Links are left out (they could point at the grader's own files), and so are the
+        specs, which are trusted grading code and never enter the sandbox.
+        """
+        return tuple(
+            path
+            for path in sorted(self.source_dir(assignment).iterdir())
+            if _visible_regular_file(path)
+            and not path.name.endswith(NOTEBOOK_SUFFIX)
+            and not path.name.endswith(SPECS_SUFFIX)
+        )
+
+    # --- submitted side -------------------------------------------------------------
+    def submission_dir(self, student_id: str, assignment: str) -> Path:
+        return self.root / SUBMITTED_DIR / student_id / assignment
+
+    def students(self, assignment: str) -> list[str]:
+        """Students with a submission folder for this assignment, sorted."""
+        return [
+            student
+            for student in _visible_dirs(self.root / SUBMITTED_DIR)
+            if self.submission_dir(student, assignment).is_dir()
+        ]
+
+    def submission_timestamp(self, student_id: str, assignment: str) -> datetime | None:
+        """When the student submitted, from nbgrader's ``timestamp.txt`` (None if absent)."""
+        path = self.submission_dir(student_id, assignment) / TIMESTAMP_FILE
+        if not _visible_regular_file(path):
+            return None
+        from nbgrader.utils import parse_utc  # nbgrader's own parser, so both agree
+
+        try:
+            return parse_utc(path.read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError, ValueError, OverflowError):
+            return None  # a broken timestamp must not stop grading; nbgrader ignores it too
+
+    # --- jobs -----------------------------------------------------------------------
+    def build_jobs(
+        self,
+        assignment: str,
+        term_seed: int,
+        *,
+        students: Sequence[str] | None = None,
+        skip: Callable[[GradingJob], bool] | None = None,
+        limits: Limits | None = None,
+    ) -> list[GradingJob]:
+        """One job per (student, notebook), ordered by student then notebook.
+
+        ``students`` restricts the run (each must have a submission folder); ``skip``
+        drops jobs already graded (the driver's "only ungraded" filter).
+        """
+        notebooks = self.source_notebooks(assignment)
+        extra = self.extra_files(assignment)
+        chosen = self._chosen_students(assignment, students)
+        jobs = []
+        for student in chosen:
+            files = match_submission_files(
+                self.submission_dir(student, assignment),
+                [f"{notebook.name}{NOTEBOOK_SUFFIX}" for notebook in notebooks],
+            )
+            for notebook in notebooks:
+                job = GradingJob(
+                    assignment=assignment,
+                    notebook=notebook.name,
+                    student_id=student,
+                    submission_path=files.matched.get(f"{notebook.name}{NOTEBOOK_SUFFIX}"),
+                    template_path=notebook.path,
+                    specs_path=notebook.specs_path,
+                    term_seed=term_seed,
+                    needs_gpu=notebook.needs_gpu,
+                    limits=limits or Limits(),
+                    extra_files=extra,
+                )
+                if skip is None or not skip(job):
+                    jobs.append(job)
+        return jobs
+
+    def _chosen_students(self, assignment: str, students: Iterable[str] | None) -> list[str]:
+        """All submitting students, or the requested ones after checking each exists."""
+        if students is None:
+            return self.students(assignment)
+        chosen = list(dict.fromkeys(students))
+        for student in chosen:
+            if not _is_component(student) or not self.submission_dir(student, assignment).is_dir():
+                raise CourseConfigError(
+                    f"student {student!r} has no submission for {assignment!r}: expected "
+                    f"{self.root / SUBMITTED_DIR / student / assignment} (run nbgrader collect "
+                    "or check the student id)"
+                )
+        return chosen
+
+
+def _read_nbgrader_config(path: Path) -> dict[str, Any]:
+    """The ``CourseDirectory`` section of an nbgrader config file (trusted course code)."""
+    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+    loader = PyFileConfigLoader(path.name, path=str(path.parent))
+    try:
+        config = loader.load_config()
+    except ConfigFileNotFound:
+        return {}
+    except Exception as error:  # the file is Python; any failure is the course team's to fix
+        raise CourseConfigError(f"cannot load {path}: {error}; fix or remove the file") from error
+    section = config.get("CourseDirectory", {})
+    return {key: section[key] for key in ("db_url", "course_id") if key in section}
+
+
+def _checked_seed(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CourseConfigError(f"{what} must be an integer, got {value!r}")
+    return value
+
+
+def _needs_gpu(path: Path) -> bool:
+    """``metadata.dlcourse.needs_gpu`` of the source notebook (False when absent)."""
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
+        raise CourseConfigError(f"cannot read instructor notebook {path}: {error}") from error
+    section = metadata.get("dlcourse", {}) if isinstance(metadata, dict) else None
+    value = section.get("needs_gpu", False) if isinstance(section, dict) else None
+    if not isinstance(value, bool):
+        raise CourseConfigError(
+            f'{path}: metadata "dlcourse" "needs_gpu" must be true or false, got {value!r}'
+        )
+    return value
+
+
+def _is_component(name: str) -> bool:
+    """A single visible path component (no separators, not ``.``/``..``)."""
+    return bool(name) and "/" not in name and "\0" not in name and not name.startswith(".")
+
+
+def _visible_regular_file(path: Path) -> bool:
+    return not path.name.startswith(".") and path.is_file() and not path.is_symlink()
+
+
+def _visible_dirs(directory: Path) -> list[str]:
+    if not directory.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in directory.iterdir()
+        if not entry.name.startswith(".") and entry.is_dir() and not entry.is_symlink()
+    )

@@ -1,0 +1,383 @@
+"""Write checked results into nbgrader's gradebook, as ``nbgrader autograde`` would.
+
+Two steps, each one database transaction:
+
+1. :meth:`GradebookWriter.ensure_assignment` makes sure the assignment, its notebooks and
+   their grade, solution, task and source cells exist. Missing ones are created from the
+   instructor's template with the rows ``nbgrader generate_assignment`` would create;
+   ones nbgrader already created are used as they are, after checking that their grade
+   and task cells (names and points) agree with the template.
+2. :meth:`GradebookWriter.write` records one :class:`JobResult`: the student, the
+   submission (mirroring every notebook of the assignment, like nbgrader's
+   ``add_submission``), and ``auto_score`` on each autograded grade (from the verdicts;
+   a test without a verdict scores 0). Manually graded answers and tasks keep
+   ``auto_score=None`` for a human, so ``nbgrader export`` and formgrader work unchanged.
+
+Writing is idempotent: the same result twice leaves identical rows. A score a human
+entered (``manual_score``) is never touched; as in nbgrader, a changed autograde score
+flags such a grade for review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nbgrader import utils as nbutils
+from nbgrader.api import (
+    Assignment,
+    Comment,
+    Grade,
+    Gradebook,
+    GradeCell,
+    Notebook,
+    SolutionCell,
+    SourceCell,
+    Student,
+    SubmittedAssignment,
+    SubmittedNotebook,
+    TaskCell,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, scoped_session
+
+from autograder.course_layout import DEFAULT_COURSE_ID, CourseConfigError
+from autograder.intake import CellRole, NotebookTemplate, TemplateCell
+from autograder.job import JobResult, JobStatus
+from autograder.result_check import autograded_points, check_result
+
+#: Statuses whose scores go into the gradebook. An ERROR or AWAITING_GPU result says
+#: nothing about the student's work, so it leaves any earlier grades as they were.
+SCORED_STATUSES = frozenset({JobStatus.GRADED, JobStatus.TIMEOUT})
+
+#: The gradebook's thread-local session, as nbgrader creates it.
+DbSession = scoped_session[Session]
+
+
+class GradebookMismatch(CourseConfigError):
+    """The gradebook's copy of an assignment disagrees with the instructor's source."""
+
+
+@dataclass(frozen=True)
+class GradedCellRow:
+    """A grade or task cell row: what it is worth and its cell type."""
+
+    max_score: float
+    cell_type: str
+
+
+@dataclass(frozen=True)
+class SourceCellRow:
+    """A source cell row: the tracked cell as ``generate_assignment`` saves it."""
+
+    cell_type: str
+    locked: bool
+    source: str
+    checksum: str | None
+
+
+@dataclass(frozen=True)
+class NotebookRows:
+    """The gradebook rows one notebook's template stands for."""
+
+    grade_cells: dict[str, GradedCellRow]
+    solution_cells: tuple[str, ...]
+    task_cells: dict[str, GradedCellRow]
+    source_cells: dict[str, SourceCellRow]
+    kernelspec: str
+
+    @classmethod
+    def from_template(cls, template: NotebookTemplate) -> NotebookRows:
+        grade, solution, task, source = {}, [], {}, {}
+        for cell in template.cells:
+            if cell.grade_id is None:
+                continue  # plain cells are not tracked by nbgrader
+            if cell.role in (CellRole.TESTS, CellRole.MANUAL_ANSWER):
+                grade[cell.grade_id] = GradedCellRow(cell.points, cell.cell_type)
+            if cell.role.is_answer:
+                solution.append(cell.grade_id)
+            if cell.role is CellRole.TASK:
+                task[cell.grade_id] = GradedCellRow(cell.points, cell.cell_type)
+            source[cell.grade_id] = _source_row(cell)
+        return cls(grade, tuple(solution), task, source, json.dumps(template.kernelspec))
+
+
+def _source_row(cell: TemplateCell) -> SourceCellRow:
+    """The source cell as nbgrader saves it: solutions cleared, hidden tests still in.
+
+    ``generate_assignment`` saves cells after ClearSolutions and before ClearHiddenTests,
+    and computes the checksum of that same source.
+    """
+    node = cell.node()
+    node.source = cell.release_source if cell.role.is_answer else cell.source
+    tracked = nbutils.is_grade(node) or nbutils.is_solution(node) or nbutils.is_locked(node)
+    return SourceCellRow(
+        cell_type=cell.cell_type,
+        locked=bool(nbutils.is_locked(node)),
+        source=node.source,
+        checksum=nbutils.compute_checksum(node) if tracked else None,
+    )
+
+
+@contextmanager
+def _alembic_on_path() -> Iterator[None]:
+    """Let nbgrader find the ``alembic`` command it runs when it creates a new gradebook.
+
+    nbgrader looks it up on PATH, which lacks the virtual environment's ``bin`` when the
+    grader is started as ``.venv/bin/python`` without activating the environment.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    if shutil.which("alembic") is not None or not (Path(bin_dir) / "alembic").exists():
+        yield
+        return
+    saved = os.environ.get("PATH")
+    os.environ["PATH"] = os.pathsep.join(filter(None, [bin_dir, saved]))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = saved
+
+
+class GradebookWriter:
+    """The driver's handle on the gradebook; use as a context manager."""
+
+    def __init__(self, db_url: str, course_id: str = DEFAULT_COURSE_ID) -> None:
+        try:
+            with _alembic_on_path():
+                self._gradebook = Gradebook(db_url, course_id=course_id)
+        except (SQLAlchemyError, ValueError, OSError) as error:
+            raise CourseConfigError(
+                f"cannot open the gradebook at {db_url!r}: {error}; pass a working "
+                "SQLAlchemy URL with --db URL (default: sqlite:///<course>/gradebook.db)"
+            ) from error
+        self.course_id = course_id
+        self._checked: set[tuple[str, str]] = set()
+
+    def __enter__(self) -> GradebookWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._gradebook.close()
+
+    @property
+    def gradebook(self) -> Gradebook:
+        """The underlying nbgrader gradebook (for reading only)."""
+        return self._gradebook
+
+    @contextmanager
+    def _transaction(self) -> Iterator[DbSession]:
+        """Commit everything done inside at once, or nothing if anything fails."""
+        session = self._gradebook.db
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    # --- assignment structure -------------------------------------------------------
+    def ensure_assignment(self, assignment: str, templates: Mapping[str, NotebookTemplate]) -> None:
+        """Create whatever rows of the assignment are missing; check the ones present."""
+        with self._transaction() as session:
+            row = _find_assignment(session, assignment)
+            if row is None:
+                row = Assignment(name=assignment, course_id=self.course_id)
+                session.add(row)
+            for name, template in sorted(templates.items()):
+                rows = NotebookRows.from_template(template)
+                notebook = _find_notebook(session, assignment, name)
+                if notebook is None:
+                    _add_notebook(session, row, name, rows)
+                else:
+                    _check_notebook(assignment, notebook, rows)
+                self._checked.add((assignment, name))
+
+    # --- submissions ----------------------------------------------------------------
+    def has_submission(self, assignment: str, student_id: str) -> bool:
+        """Whether the gradebook holds a submission of ``assignment`` by the student."""
+        return _find_submission(self._gradebook.db, assignment, student_id) is not None
+
+    def write(
+        self, result: JobResult, template: NotebookTemplate, *, timestamp: datetime | None = None
+    ) -> bool:
+        """Record one result in one transaction; returns whether anything was scored.
+
+        Raises :class:`~autograder.result_check.ResultRefused` for a result the template
+        does not allow; nothing is written then.
+        """
+        if result.status not in SCORED_STATUSES:
+            return False
+        result = check_result(result, template)
+        if (result.assignment, result.notebook) not in self._checked:
+            raise GradebookMismatch(
+                f"{result.assignment}/{result.notebook} was not prepared in the gradebook: "
+                "call ensure_assignment with its template before writing results"
+            )
+        autograded = autograded_points(template)
+        points = {verdict.test_id: verdict.points for verdict in result.verdicts}
+        with self._transaction() as session:
+            submission = self._submission(session, result.assignment, result.student_id)
+            if timestamp is not None:
+                submission.timestamp = timestamp
+            for submitted in submission.notebooks:
+                if submitted.notebook.name != result.notebook:
+                    continue
+                for grade in submitted.grades:
+                    if grade.cell.name in autograded:
+                        _set_auto_score(grade, points.get(grade.cell.name, 0.0))
+        return True
+
+    def _submission(self, session: DbSession, assignment: str, student_id: str) -> Any:
+        """The student's submission with a notebook, grade and comment for every cell."""
+        student = session.get(Student, student_id)
+        if student is None:
+            student = Student(id=student_id)
+            session.add(student)
+        submission = _find_submission(session, assignment, student_id)
+        if submission is None:
+            submission = SubmittedAssignment(
+                assignment=_find_assignment(session, assignment), student=student
+            )
+            session.add(submission)
+        present = {submitted.notebook.name: submitted for submitted in submission.notebooks}
+        for notebook in submission.assignment.notebooks:
+            submitted = present.get(notebook.name)
+            if submitted is None:
+                submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                session.add(submitted)
+            _mirror_cells(session, notebook, submitted)
+        session.flush()
+        return submission
+
+
+def _set_auto_score(grade: Any, score: float) -> None:
+    """Set an autograded score the way nbgrader's SaveAutoGrades does, idempotently.
+
+    A score that did not change leaves the row alone, so replaying the journal never
+    undoes a grader's review; a changed one needs review only if a human scored it.
+    """
+    if grade.auto_score == score:
+        return
+    grade.auto_score = score
+    grade.needs_manual_grade = grade.manual_score is not None
+
+
+def _mirror_cells(session: DbSession, notebook: Any, submitted: Any) -> None:
+    """Give a submitted notebook the grades and comments nbgrader's add_submission would."""
+    graded = {grade.cell_id for grade in submitted.grades}
+    commented = {comment.cell_id for comment in submitted.comments}
+    for cell in [*notebook.grade_cells, *notebook.task_cells]:
+        if cell.id not in graded:
+            # New grades wait for a score: nbgrader's default, kept for manual cells.
+            session.add(Grade(cell=cell, notebook=submitted, needs_manual_grade=True))
+    for cell in [*notebook.solution_cells, *notebook.task_cells]:
+        if cell.id not in commented:
+            session.add(Comment(cell=cell, notebook=submitted))
+
+
+def _find_assignment(session: DbSession, name: str) -> Any:
+    return session.query(Assignment).filter(Assignment.name == name).one_or_none()
+
+
+def _find_notebook(session: DbSession, assignment: str, name: str) -> Any:
+    return (
+        session.query(Notebook)
+        .join(Assignment, Assignment.id == Notebook.assignment_id)
+        .filter(Assignment.name == assignment, Notebook.name == name)
+        .one_or_none()
+    )
+
+
+def _find_submission(session: DbSession, assignment: str, student_id: str) -> Any:
+    return (
+        session.query(SubmittedAssignment)
+        .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+        .filter(Assignment.name == assignment, SubmittedAssignment.student_id == student_id)
+        .one_or_none()
+    )
+
+
+def _add_notebook(session: DbSession, assignment: Any, name: str, rows: NotebookRows) -> None:
+    """A new notebook with the cell rows nbgrader's SaveCells would create.
+
+    Every row is added to the session explicitly: SQLAlchemy 2 no longer cascades an
+    object into the session through a back-reference.
+    """
+    notebook = Notebook(name=name, assignment=assignment, kernelspec=rows.kernelspec)
+    created: list[Any] = [notebook]
+    for cell_name, graded in rows.grade_cells.items():
+        created.append(
+            GradeCell(
+                name=cell_name,
+                notebook=notebook,
+                max_score=graded.max_score,
+                cell_type=graded.cell_type,
+            )
+        )
+    created += [
+        SolutionCell(name=cell_name, notebook=notebook) for cell_name in rows.solution_cells
+    ]
+    for cell_name, graded in rows.task_cells.items():
+        created.append(
+            TaskCell(
+                name=cell_name,
+                notebook=notebook,
+                max_score=graded.max_score,
+                cell_type=graded.cell_type,
+            )
+        )
+    for cell_name, source in rows.source_cells.items():
+        created.append(
+            SourceCell(
+                name=cell_name,
+                notebook=notebook,
+                cell_type=source.cell_type,
+                locked=source.locked,
+                source=source.source,
+                checksum=source.checksum,
+            )
+        )
+    session.add_all(created)
+    # Existing submissions get the new notebook when their student is next written.
+
+
+def _check_notebook(assignment: str, notebook: Any, rows: NotebookRows) -> None:
+    """An existing notebook must grade the same cells for the same points."""
+    problems = []
+    for kind, expected, present in (
+        ("grade", rows.grade_cells, notebook.grade_cells),
+        ("task", rows.task_cells, notebook.task_cells),
+    ):
+        found = {cell.name: cell.max_score for cell in present}
+        wanted = {name: row.max_score for name, row in expected.items()}
+        for name in sorted(wanted.keys() - found.keys()):
+            problems.append(f"{kind} cell {name!r} is missing")
+        for name in sorted(found.keys() - wanted.keys()):
+            problems.append(f"{kind} cell {name!r} is not in the source")
+        for name in sorted(wanted.keys() & found.keys()):
+            if abs(wanted[name] - found[name]) > 1e-9:
+                problems.append(
+                    f"{kind} cell {name!r} is worth {found[name]} points, source says "
+                    f"{wanted[name]}"
+                )
+    if problems:
+        raise GradebookMismatch(
+            f"the gradebook's {assignment}/{notebook.name} does not match the source notebook: "
+            + "; ".join(problems)
+            + f". Regenerate it with `nbgrader generate_assignment {assignment} --force` "
+            "(or remove the assignment from the gradebook), or restore the source notebook"
+        )
