@@ -51,7 +51,8 @@ class GradingJob:
     submission_path: Path | None
     """The submitted ``.ipynb``; None when the student submitted no such notebook."""
     template_path: Path
-    """The instructor's source notebook (with hidden tests), from ``solutions/``."""
+    """The instructor's source notebook (with hidden tests): ``source/<assignment>/`` in an
+    nbgrader course directory (the course's ``solutions/`` is that source)."""
     specs_path: Path
     """Python file defining the notebook's check specs (see :mod:`autograder.specs`)."""
     term_seed: int
