@@ -4,7 +4,9 @@ over these functions and takes its defaults from their signatures.
 - :func:`grade`: grade an assignment (only what changed since the last run);
 - :func:`regrade`: grade again even where the journal holds a result;
 - :func:`feedback`: write the students' feedback pages from the journal;
-- :func:`export`: write the grades CSV from the gradebook, as ``nbgrader export`` does.
+- :func:`export`: write the grades CSV from the gradebook, as ``nbgrader export`` does;
+- :func:`report`: write the per-test pass-rate table and the score histogram;
+- :func:`collect_lms`: unpack an LMS download into ``submitted/`` with a roster.
 
 ``course_dir`` is the nbgrader course root (holding ``source/`` and ``submitted/``); the
 workspace defaults to ``<course>/autograder/`` and the database to the course's
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,8 @@ from autograder.driver import GradingSummary, grade_assignment, load_templates, 
 from autograder.job import JobStatus
 from autograder.journal import Journal, JournalError
 
+REPORTS_DIR = "reports"
+"""Where :func:`report` writes, under the course: ``reports/<assignment>/``."""
 FEEDBACK_DIR = "feedback"
 """Where feedback pages go under the course: nbgrader's own feedback folder layout."""
 GRADES_FILE = "grades.csv"
@@ -113,17 +118,7 @@ def feedback(
 
     layout = CourseLayout.open(course_dir)
     templates = load_templates(layout, assignment)
-    journal = Journal(resolve_workspace(layout, workspace) / "results")
-    wanted = None if students is None else set(students)
-    results = []
-    for _, entry in journal.entries(assignment):
-        if isinstance(entry, JournalError):
-            raise CourseConfigError(str(entry))
-        if wanted is not None and entry.student_id not in wanted:
-            continue
-        if entry.status is JobStatus.ERROR or entry.notebook not in templates:
-            continue
-        results.append(entry)
+    results = _journal_results(layout, assignment, workspace, templates, students)
     keyed = {(assignment, name): template for name, template in templates.items()}
     target = Path(out_dir) if out_dir is not None else layout.root / FEEDBACK_DIR
     return write_feedback(results, keyed, target)
@@ -151,6 +146,99 @@ def export(
     except (FileNotFoundError, ValueError) as error:
         raise CourseConfigError(str(error)) from error
     return write_grades_csv(rows, Path(to) if to is not None else layout.root / GRADES_FILE)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What :func:`report` wrote, and the table it printed."""
+
+    pass_rates_csv: Path
+    pass_rates_txt: Path
+    histogram_png: Path
+    table: str
+    students: int
+
+
+def report(
+    assignment: str,
+    course_dir: str | os.PathLike[str] = ".",
+    *,
+    workspace: str | os.PathLike[str] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+) -> ReportFiles:
+    """Write ``passrates.csv``, ``passrates.txt`` and ``scores.png`` for ``assignment``.
+
+    Read from the journal (graded and timed-out results). A student's score is the sum
+    over the assignment's notebooks; the histogram's maximum is the sum of their
+    templates' maximum scores. ``out_dir`` defaults to ``<course>/reports/<assignment>``.
+    """
+    from autograder.reports.histogram import plot_score_histogram
+    from autograder.reports.passrate import format_table, pass_rates, write_csv
+
+    layout = CourseLayout.open(course_dir)
+    templates = load_templates(layout, assignment)
+    results = [
+        r
+        for r in _journal_results(layout, assignment, workspace, templates)
+        if r.status in (JobStatus.GRADED, JobStatus.TIMEOUT)
+    ]
+    target = Path(out_dir) if out_dir is not None else layout.root / REPORTS_DIR / assignment
+    rows = pass_rates(results, assignment, templates)
+    table = format_table(rows)
+    csv_path = write_csv(rows, target / "passrates.csv")
+    txt_path = target / "passrates.txt"
+    txt_path.write_text(table + "\n", encoding="utf-8")
+    totals: dict[str, float] = {}
+    for result in results:
+        totals[result.student_id] = totals.get(result.student_id, 0.0) + result.score
+    max_score = sum(template.max_score for template in templates.values())
+    png = plot_score_histogram(
+        sorted(totals.values()), max_score, target / "scores.png", f"{assignment}: total scores"
+    )
+    return ReportFiles(csv_path, txt_path, png, table, len(totals))
+
+
+def collect_lms(
+    zip_path: str | os.PathLike[str],
+    assignment: str,
+    course_dir: str | os.PathLike[str] = ".",
+    *,
+    roster: str | os.PathLike[str],
+) -> Any:
+    """Unpack an LMS download into ``<course>/submitted/<student>/<assignment>/``.
+
+    ``roster`` is a CSV mapping LMS ids to student ids (``lms_id,student_id,...``).
+    Returns the :class:`autograder.lms.ImportReport` (imported, unmatched, skipped).
+    """
+    from autograder.lms import LmsZipError, RosterError, import_lms_zip
+
+    layout = CourseLayout.open(course_dir)
+    try:
+        return import_lms_zip(zip_path, layout.root, assignment, roster)
+    except (LmsZipError, RosterError, FileNotFoundError) as error:
+        raise CourseConfigError(str(error)) from error
+
+
+def _journal_results(
+    layout: CourseLayout,
+    assignment: str,
+    workspace: str | os.PathLike[str] | None,
+    templates: dict[str, Any],
+    students: Sequence[str] | None = None,
+) -> list[Any]:
+    """The journal's results for ``assignment``, minus grader errors and unknown notebooks."""
+    journal = Journal(resolve_workspace(layout, workspace) / "results")
+    wanted = None if students is None else set(students)
+    results = []
+    for _, entry in journal.entries(assignment):
+        if isinstance(entry, JournalError):
+            raise CourseConfigError(str(entry))
+        if wanted is not None and entry.student_id not in wanted:
+            continue
+        if entry.status is JobStatus.ERROR or entry.notebook not in templates:
+            continue
+        results.append(entry)
+    return results
 
 
 @contextmanager

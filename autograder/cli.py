@@ -5,6 +5,8 @@
     python -m autograder regrade ASSIGNMENT ...            (same options, journal ignored)
     python -m autograder feedback ASSIGNMENT --course DIR [--student ID ...] [--out DIR]
     python -m autograder export [ASSIGNMENT] --course DIR [--db URL] [--to FILE]
+    python -m autograder report ASSIGNMENT --course DIR [--out DIR]
+    python -m autograder collect-lms ZIP ASSIGNMENT --course DIR --roster CSV
 
 Exit status: 0 all graded; 1 some jobs ended in ERROR; 2 a usage or configuration
 problem (the message names it and the fix); 3 work is left awaiting a GPU runner.
@@ -120,6 +122,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the CSV file (default: <course>/grades.csv)",
     )
+    sub = commands.add_parser("report", help="write the pass-rate table and the score histogram")
+    sub.set_defaults(handler=_report)
+    _assignment(sub)
+    _course(sub, api.report)
+    _workspace(sub, api.report)
+    sub.add_argument(
+        "--out",
+        dest="out_dir",
+        default=default(api.report, "out_dir"),
+        metavar="DIR",
+        help="where the files go (default: <course>/reports/<assignment>)",
+    )
+
+    sub = commands.add_parser(
+        "collect-lms", help="unpack an LMS download (zip) into submitted/ using a roster"
+    )
+    sub.set_defaults(handler=_collect_lms)
+    sub.add_argument("zip_path", metavar="ZIP", help="the zip downloaded from the LMS")
+    _assignment(sub)
+    _course(sub, api.collect_lms)
+    sub.add_argument(
+        "--roster", required=True, metavar="CSV", help="lms_id,student_id[,first_name,...]"
+    )
     return parser
 
 
@@ -183,6 +208,20 @@ def _export(args: argparse.Namespace) -> int:
     path = api.export(args.assignment, args.course, db_url=args.db, to=args.to)
     print(f"wrote {path}")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    files = api.report(args.assignment, args.course, workspace=args.workspace, out_dir=args.out_dir)
+    print(files.table)
+    print(f"{files.students} student(s); wrote {files.pass_rates_csv}, {files.histogram_png}")
+    return 0
+
+
+def _collect_lms(args: argparse.Namespace) -> int:
+    """Exit 1 when entries were left unmatched or skipped: someone must look at them."""
+    report = api.collect_lms(args.zip_path, args.assignment, args.course, roster=args.roster)
+    print(report.summary())
+    return EXIT_ERRORS if report.unmatched or report.skipped else 0
 
 
 def _assignment(parser: argparse.ArgumentParser) -> None:
