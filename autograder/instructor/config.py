@@ -1,0 +1,156 @@
+"""The course definition, ``course/course.toml``: the assignments in order, with their notebooks.
+
+Example::
+
+    course_id = "dl101"
+
+    [[assignments]]
+    name = "a1"                    # the folder name under solutions/ and assignments/
+    # source = "solutions/a1"      # default: solutions/<name>
+    # release = "assignments/a1"   # default: assignments/<name>
+
+    [[assignments.notebooks]]
+    name = "layers"                # solutions/a1/layers.ipynb (+ layers.specs.py)
+    points = 19                    # must equal the notebook's maximum score
+    needs_gpu = false              # default false; must match the notebook's metadata
+    runtime_budget = 120           # seconds the solution may take top to bottom (default 120)
+
+:func:`load_course` checks every key and the files on disk; each problem raises
+:class:`~autograder.instructor.errors.CourseFileError` naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.course_layout import CourseConfigError
+from autograder.instructor.errors import CourseFileError
+from autograder.instructor.tomlfields import Table, read_toml
+from autograder.intake import TemplateError, load_template
+
+COURSE_FILE = Path("course") / "course.toml"
+SOLUTIONS_DIR = "solutions"
+ASSIGNMENTS_DIR = "assignments"
+NOTEBOOK_SUFFIX = ".ipynb"
+SPECS_SUFFIX = ".specs.py"
+DEFAULT_RUNTIME_BUDGET = 120
+
+
+@dataclass(frozen=True)
+class NotebookEntry:
+    """One notebook of an assignment."""
+
+    name: str
+    """File name without ``.ipynb``; the specs file is ``<name>.specs.py`` next to it."""
+    points: float
+    """The notebook's maximum score (autograded and manually graded), as its template says."""
+    needs_gpu: bool = False
+    """Graded only on a GPU runner; without one its proof is reported as awaiting a GPU."""
+    runtime_budget: int = DEFAULT_RUNTIME_BUDGET
+    """Seconds the solution may take to run top to bottom in the sandbox."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment: where its source lives and where its release goes."""
+
+    name: str
+    notebooks: tuple[NotebookEntry, ...]
+    source: Path
+    """Absolute folder of the source notebooks (default ``<root>/solutions/<name>``)."""
+    release: Path
+    """Absolute folder the release is written to (default ``<root>/assignments/<name>``)."""
+
+    def notebook_path(self, notebook: NotebookEntry) -> Path:
+        return self.source / f"{notebook.name}{NOTEBOOK_SUFFIX}"
+
+    def specs_path(self, notebook: NotebookEntry) -> Path:
+        return self.source / f"{notebook.name}{SPECS_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Course:
+    """The whole course definition; ``root`` is the repository root."""
+
+    course_id: str
+    assignments: tuple[Assignment, ...]
+    root: Path
+
+    def assignment(self, name: str) -> Assignment:
+        for assignment in self.assignments:
+            if assignment.name == name:
+                return assignment
+        known = ", ".join(a.name for a in self.assignments)
+        raise CourseFileError(
+            f"course.toml: no assignment named {name!r} (assignments: {known}); "
+            "add a [[assignments]] table for it or fix the name"
+        )
+
+
+def load_course(path: str | os.PathLike[str]) -> Course:
+    """Read and check ``course.toml`` (the repository root is two folders up from it)."""
+    path = Path(path).resolve()
+    root = path.parent.parent
+    top = Table(path.name, "", read_toml(path))
+    top.only(["course_id", "assignments"])
+    course_id = top.get("course_id", str, example='"dl101"')
+    assignments = tuple(_assignment(table, root) for table in top.tables("assignments"))
+    seen: set[str] = set()
+    for table, assignment in zip(top.tables("assignments"), assignments, strict=True):
+        if assignment.name in seen:
+            raise table.error(f"assignment name {assignment.name!r} is used twice: rename one")
+        seen.add(assignment.name)
+    return Course(course_id, assignments, root)
+
+
+def _assignment(table: Table, root: Path) -> Assignment:
+    table.only(["name", "source", "release", "notebooks"])
+    name = table.get("name", str, example='"a1"')
+    if not name or "/" in name or name.startswith("."):
+        raise table.error(f"name {name!r} must be a plain folder name such as 'a1'")
+    source = root / table.get("source", str, f"{SOLUTIONS_DIR}/{name}")
+    release = root / table.get("release", str, f"{ASSIGNMENTS_DIR}/{name}")
+    if not source.is_dir():
+        raise table.error(f"source folder {source} does not exist: create it or fix 'source'")
+    notebooks = tuple(_notebook(nb, source) for nb in table.tables("notebooks"))
+    names = [notebook.name for notebook in notebooks]
+    if len(set(names)) != len(names):
+        raise table.error("a notebook is listed twice under [[assignments.notebooks]]")
+    return Assignment(name, notebooks, source, release)
+
+
+def _notebook(table: Table, source: Path) -> NotebookEntry:
+    table.only(["name", "points", "needs_gpu", "runtime_budget"])
+    name = table.get("name", str, example='"layers"')
+    points = table.get("points", float, example="<the notebook's maximum score>")
+    needs_gpu = table.get("needs_gpu", bool, False)
+    budget = table.get("runtime_budget", int, DEFAULT_RUNTIME_BUDGET)
+    if budget < 1:
+        raise table.error(f"'runtime_budget' must be at least 1 second, got {budget}")
+    path = source / f"{name}{NOTEBOOK_SUFFIX}"
+    if not path.is_file():
+        raise table.error(f"notebook {path} does not exist: add it or fix 'name'")
+    specs = source / f"{name}{SPECS_SUFFIX}"
+    if not specs.is_file():
+        raise table.error(f"{specs} does not exist: write the notebook's check specs there")
+    try:
+        max_score = load_template(path).max_score
+        declared_gpu = needs_gpu(path)
+    except (TemplateError, CourseConfigError) as error:
+        raise table.error(
+            f"notebook {path.name} is not a usable nbgrader source: {error}"
+        ) from None
+    if not math.isclose(points, max_score):
+        raise table.error(
+            f"'points' is {points:g} but {path.name} is worth {max_score:g}: set points = "
+            f"{max_score:g} or fix the points in the notebook's grade cells"
+        )
+    if needs_gpu != declared_gpu:
+        raise table.error(
+            f"'needs_gpu' is {str(needs_gpu).lower()} but {path.name}'s metadata "
+            f'"dlcourse" "needs_gpu" is {str(declared_gpu).lower()}: make them agree'
+        )
+    return NotebookEntry(name, points, needs_gpu, budget)
