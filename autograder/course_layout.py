@@ -147,7 +147,7 @@ class CourseLayout:
                 raise CourseConfigError(
                     f"{path} has no check specs: write {specs} defining SPECS for its tests"
                 )
-            notebooks.append(SourceNotebook(name, path, specs, needs_gpu(path)))
+            notebooks.append(SourceNotebook(name, path, specs, notebook_needs_gpu(path)))
         if not notebooks:
             raise CourseConfigError(
                 f"assignment {assignment!r} has no notebooks: put the instructor's source "
@@ -270,7 +270,7 @@ def _checked_seed(value: object, what: str) -> int:
     return value
 
 
-def needs_gpu(path: Path) -> bool:
+def notebook_needs_gpu(path: Path) -> bool:
     """``metadata.dlcourse.needs_gpu`` of the source notebook (False when absent)."""
     try:
         metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})

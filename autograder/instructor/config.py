@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course_layout import CourseConfigError
+from autograder.course_layout import CourseConfigError, notebook_needs_gpu
 from autograder.instructor.errors import CourseFileError
 from autograder.instructor.tomlfields import Table, read_toml
 from autograder.intake import TemplateError, load_template
@@ -138,7 +138,7 @@ def _notebook(table: Table, source: Path) -> NotebookEntry:
         raise table.error(f"{specs} does not exist: write the notebook's check specs there")
     try:
         max_score = load_template(path).max_score
-        declared_gpu = needs_gpu(path)
+        declared_gpu = notebook_needs_gpu(path)
     except (TemplateError, CourseConfigError) as error:
         raise table.error(
             f"notebook {path.name} is not a usable nbgrader source: {error}"
