@@ -14,30 +14,16 @@ import os
 import selectors
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from autograder.box._warm_link import Mailbox, ZygoteLink
 from autograder.sandbox import Limits
+from autograder.sandbox.capture import Capture
 
 EOF_GRACE = 2.0
 """After the final event, how long the pipes may take to reach end of file (every
 writer is dead by then, so this bounds a bug, not a normal wait)."""
-
-
-@dataclass
-class Capture:
-    """One output stream, kept up to a cap; the rest is read and dropped."""
-
-    cap: int
-    data: bytearray = field(default_factory=bytearray)
-    truncated: bool = False
-
-    def add(self, chunk: bytes) -> None:
-        room = self.cap - len(self.data)
-        if len(chunk) > room:
-            self.truncated = True
-        self.data += chunk[: max(room, 0)]
 
 
 @dataclass

@@ -30,10 +30,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.sandbox.bwrap import WORKDIR_MOUNT, BwrapSpec, build_bwrap_argv
+from autograder.sandbox.capture import Capture
 from autograder.sandbox.env import scrubbed_env
 from autograder.sandbox.layers import (
     BWRAP_LAYERS,
@@ -96,27 +97,12 @@ class SandboxResult:
 
 
 @dataclass
-class _Capture:
-    """One output stream, capped."""
-
-    cap: int
-    data: bytearray = field(default_factory=bytearray)
-    truncated: bool = False
-
-    def add(self, chunk: bytes) -> None:
-        room = self.cap - len(self.data)
-        if len(chunk) > room:
-            self.truncated = True
-        self.data += chunk[: max(room, 0)]
-
-
-@dataclass
 class _Attempt:
     """The raw outcome of one launch."""
 
     events: list[dict]
-    stdout: _Capture
-    stderr: _Capture
+    stdout: Capture
+    stderr: Capture
     backstop_hit: bool
     swept: int
     wall_seconds: float
@@ -171,13 +157,13 @@ def _sweep(ids: set[int], spare: int) -> int:
 
 def _pump(
     proc: subprocess.Popen, status_fd: int, stdin: bytes | None, limits: Limits, backstop: float
-) -> tuple[_Capture, _Capture, bytes, bool]:
+) -> tuple[Capture, Capture, bytes, bool]:
     """Feed stdin and drain stdout, stderr and the status pipe until EOF or the backstop."""
     assert proc.stdout is not None and proc.stderr is not None
     captures = {
-        proc.stdout.fileno(): _Capture(limits.stdout_bytes),
-        proc.stderr.fileno(): _Capture(limits.stderr_bytes),
-        status_fd: _Capture(_STATUS_CAP),
+        proc.stdout.fileno(): Capture(limits.stdout_bytes),
+        proc.stderr.fileno(): Capture(limits.stderr_bytes),
+        status_fd: Capture(_STATUS_CAP),
     }
     selector = selectors.DefaultSelector()
     for fd in captures:
