@@ -27,20 +27,22 @@ def limit_threads(threads: int) -> None:
 def time_interleaved(
     fns: Sequence[Callable[[], object]], repeat: int, warmup: int = 1
 ) -> list[dict[str, float]]:
-    """Time several functions in turn, ``repeat`` rounds after ``warmup`` untimed rounds.
+    """Time several functions in turn for ``repeat`` rounds; return their medians and minima.
 
-    Interleaving (a, b, a, b, ...) rather than (a, a, ..., b, b, ...) exposes the
-    functions being compared to the same background load. Returns, per function,
-    ``{"median_ms": ..., "min_ms": ...}``.
+    Rounds interleave the functions (a, b, a, b, ...) rather than running each in a block,
+    so the functions being compared see the same background load. Within a round, every
+    timed call directly follows ``warmup`` untimed calls of the *same* function: the
+    previous function's leftovers (OpenMP worker threads that keep spinning after a
+    parallel region, on 2 cores a real theft; evicted caches) then land on the untimed
+    call, not on the measurement. Returns, per function, ``{"median_ms": ..., "min_ms": ...}``.
     """
     if repeat < 1:
         raise ValueError(f"repeat must be >= 1, got {repeat}")
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
     samples: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for times, fn in zip(samples, fns, strict=True):
+            for _ in range(warmup):
+                fn()
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)

@@ -8,8 +8,9 @@ Both libraries get 2 threads. On float32 CIFAR-sized shapes (batch 64, 3x3 kerne
 pad 1) it times our fast convolution's forward and backward against
 ``torch.nn.functional.conv2d`` and its autograd backward, 2x2 stride-2 max pooling
 against ``F.max_pool2d``, and the naive against the fast convolution on a small shape.
-Each figure is the median of ``--repeat`` runs after one warm-up run, ours and torch's
-runs interleaved so both see the same background load; the ratio of the fastest runs is
+Each figure is the median of ``--repeat`` timed runs, ours and torch's interleaved so both
+see the same background load, each timed run right after an untimed run of the same
+function (see ``_timing.time_interleaved`` for why); the ratio of the fastest runs is
 printed beside it (on a busy machine it is the steadier of the two). Targets, checked on
 the medians: ours / torch <= 1.5 for forward passes and <= 2.0 for backward passes. A
 miss is printed, but the exit status stays 0: this is a measurement, not a test.

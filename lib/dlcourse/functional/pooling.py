@@ -172,6 +172,7 @@ def max_pool_forward(
     out = np.array(_offset_view(xp, geo, 0, 0))
     best = np.zeros(out.shape, dtype=small)
     better = np.empty(out.shape, dtype=bool)
+    change = np.empty(out.shape, dtype=small)
     for u in range(ph):
         for v in range(pw):
             if u == v == 0:
@@ -181,7 +182,7 @@ def max_pool_forward(
             np.maximum(out, candidate, out=out)
             # best[better] = u*wp + v, as arithmetic: masked assignment is several times
             # slower than these three vectorised passes.
-            change = np.subtract(small(u * wp + v), best)
+            np.subtract(small(u * wp + v), best, out=change)
             change *= better
             best += change
     # Flat index of the argmax in the padded input: the window's top-left corner plus
