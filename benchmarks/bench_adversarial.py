@@ -29,20 +29,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "autograder"))  # the corpus package
 
-from corpus.attacks import all_attacks  # noqa: E402
+from corpus.attacks import QUICK_ATTACKS, all_attacks  # noqa: E402
 from corpus.audit import HARMS, Report  # noqa: E402
 from corpus.controls import CONTROLS  # noqa: E402
 from corpus.grading import CORPUS_LIMITS  # noqa: E402
 from corpus.session import run_session  # noqa: E402
 
-QUICK_ATTACKS = (
-    "files-symlink-source",
-    "mp-checks",
-    "it-events-post",
-    "read-known-paths",
-    "net-tcp",
-    "gb-sqlite",
-)
 LABELS = {
     "score_inflations": "score inflations",
     "others_changed": "other students' scores changed",

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from corpus.attacks import BASE_SCORE, all_attacks
+from corpus.attacks import BASE_SCORE, QUICK_ATTACKS, all_attacks
 from corpus.audit import HARMS
 from corpus.build import CANARY_PLACES, build_corpus, new_marker
 from corpus.controls import CONTROLS
@@ -32,14 +32,6 @@ from corpus.notebooks import AUTOGRADED_MAX
 from corpus.scan import canary_hits, clean_up, escape_files, processes_with
 from corpus.session import Session, run_session
 
-QUICK_ATTACKS = (
-    "files-symlink-source",
-    "mp-checks",
-    "it-events-post",
-    "read-known-paths",
-    "net-tcp",
-    "gb-sqlite",
-)
 ESCAPING_ATTACKS = ("read-known-paths", "secret-proc", "net-tcp", "gb-sqlite")
 """Attacks that succeed on a machine without isolation (and do no damage there)."""
 

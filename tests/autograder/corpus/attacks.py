@@ -17,6 +17,16 @@ from corpus.attacks_results import result_attacks
 from corpus.draft import Attack, AttackContext, Draft
 from corpus.notebooks import answers_with, expected_score, submission
 
+QUICK_ATTACKS = (
+    "files-symlink-source",
+    "mp-checks",
+    "it-events-post",
+    "read-known-paths",
+    "net-tcp",
+    "gb-sqlite",
+)
+"""A six-attack subset of the most direct kinds: the default suite's and ``--quick``'s."""
+
 BASE_SCORE: float = expected_score([])
 """What the honest-but-wrong base earns (0: every function is wrong on every case)."""
 
