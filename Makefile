@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m dlcourse.demo
+	$(PY) -m autograder.instructor demo
 
 test: $(STAMP) lint
 	$(PY) -m pytest

@@ -1,6 +1,13 @@
 """``python -m autograder.instructor``: the instructor's commands over the Python API.
 
-Exit codes: 0 success; 1 a proof or the sync check failed; 2 a configuration error.
+    new-term TERM_ID | release [A] | check-sync | changelog OLD NEW
+    collect A (--lms-zip ZIP --roster CSV | --exchange DIR) | grade A | feedback A
+    export | term-report | demo [--out DIR] [--workers N]
+
+Commands that grade work in the term workspace (``--term``, default the current term;
+``--workspace``, default ``workspace/<term>``). Defaults come from the API's signatures.
+Exit codes: 0 success; 1 a proof, the sync check, grading or the demo failed, or a
+collect left entries unmatched; 2 a configuration error; 3 work awaits a GPU runner.
 """
 
 from __future__ import annotations
@@ -9,16 +16,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from autograder.cli import default, positive_int
 from autograder.course_layout import CourseConfigError
+from autograder.driver import GradebookWriteError
+from autograder.instructor import collect, demo, grading
 from autograder.instructor.changelog import changelog
 from autograder.instructor.errors import CourseFileError
 from autograder.instructor.release import release
 from autograder.instructor.sync import check_sync
+from autograder.instructor.term_report import term_report
 from autograder.instructor.terms import new_term
 from autograder.intake import TemplateError
+from autograder.journal import JournalError
 from autograder.specs import SpecError
 
-CONFIG_ERRORS = (CourseFileError, CourseConfigError, TemplateError, SpecError)
+CONFIG_ERRORS = (CourseFileError, CourseConfigError, TemplateError, SpecError, JournalError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +49,120 @@ def build_parser() -> argparse.ArgumentParser:
     log = commands.add_parser("changelog", help="what changed between two release folders")
     log.add_argument("old")
     log.add_argument("new")
+    _workspace_commands(commands)
+    run = commands.add_parser("demo", help="the main job: release, grade a synthetic class")
+    run.add_argument(
+        "--out",
+        default=default(demo.run_demo, "out"),
+        metavar="DIR",
+        help="the demo folder, wiped first (default: workspace/demo)",
+    )
+    run.add_argument(
+        "--workers",
+        type=positive_int,
+        default=default(demo.run_demo, "workers"),
+        metavar="N",
+        help="grading processes (default: one per core)",
+    )
+    run.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=default(demo.run_demo, "progress"),
+        help="no progress bar",
+    )
     return parser
+
+
+def _workspace_commands(commands: argparse._SubParsersAction) -> None:
+    """collect, grade, feedback, export, term-report: they work in a term workspace."""
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--term",
+        dest="term_id",
+        default=default(grading.grade, "term_id"),
+        help="the term (default: course/current_term)",
+    )
+    where.add_argument(
+        "--workspace",
+        default=default(grading.grade, "workspace"),
+        metavar="DIR",
+        help="the term workspace (default: workspace/<term>)",
+    )
+    take = commands.add_parser("collect", parents=[where], help="bring submissions into it")
+    take.add_argument("assignment")
+    source = take.add_mutually_exclusive_group(required=True)
+    source.add_argument("--lms-zip", metavar="ZIP", help="an LMS bulk download")
+    source.add_argument("--exchange", metavar="DIR", help="an nbgrader exchange root")
+    take.add_argument("--roster", metavar="CSV", help="lms_id,student_id (with --lms-zip)")
+    run = commands.add_parser("grade", parents=[where], help="grade an assignment")
+    run.add_argument("assignment")
+    run.add_argument(
+        "--student",
+        dest="students",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        default=default(grading.grade, "students"),
+        help="only these students",
+    )
+    run.add_argument(
+        "--only-ungraded",
+        action="store_true",
+        default=default(grading.grade, "only_ungraded"),
+        help="only students without a result",
+    )
+    run.add_argument(
+        "--regrade",
+        action="store_true",
+        default=default(grading.grade, "regrade"),
+        help="grade again, ignoring earlier results",
+    )
+    pool = run.add_mutually_exclusive_group()
+    pool.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        default=default(grading.grade, "workers"),
+        help="local grading processes (default: one per core)",
+    )
+    pool.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=default(grading.grade, "scheduler"),
+        help="a Dask scheduler, e.g. tcp://host:8786",
+    )
+    run.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=default(grading.grade, "progress"),
+        help="no progress bar",
+    )
+    back = commands.add_parser("feedback", parents=[where], help="write feedback pages")
+    back.add_argument("assignment")
+    back.add_argument(
+        "--out",
+        dest="out_dir",
+        metavar="DIR",
+        default=default(grading.feedback, "out_dir"),
+        help="where the pages go (default: <workspace>/feedback)",
+    )
+    out = commands.add_parser("export", parents=[where], help="grades CSV, histograms, pass rates")
+    out.add_argument(
+        "--out",
+        dest="out_dir",
+        metavar="DIR",
+        default=default(grading.export, "out_dir"),
+        help="where the files go (default: the workspace)",
+    )
+    page = commands.add_parser("term-report", parents=[where], help="the one-page HTML report")
+    page.add_argument(
+        "--out",
+        metavar="FILE",
+        default=default(term_report, "out"),
+        help="the HTML file (default: <workspace>/term_report.html)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CONFIG_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except GradebookWriteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -61,12 +189,88 @@ def _run(args: argparse.Namespace) -> int:
         report = release(args.course, args.assignment, prove=not args.no_prove)
         print(report.render())
         return 0 if report.ok else 1
+    if args.command in _WORKSPACE_COMMANDS:
+        return _WORKSPACE_COMMANDS[args.command](args)
+    if args.command == "demo":
+        result = demo.run_demo(
+            args.course, out=args.out, workers=args.workers, progress=args.progress
+        )
+        return result.exit_code
     if args.command == "check-sync":
         problems = check_sync(args.course)
         print("\n".join(problems) if problems else "assignments/ is in sync with solutions/")
         return 1 if problems else 0
     print(changelog(args.old, args.new).render())
     return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    where = {"term_id": args.term_id, "workspace": args.workspace}
+    if args.exchange is not None:
+        if args.roster is not None:
+            raise CourseFileError("--roster goes with --lms-zip, not with --exchange")
+        found = collect.collect_exchange(args.assignment, args.exchange, args.course, **where)
+        print(found.summary())
+        return 1 if found.skipped else 0
+    if args.roster is None:
+        raise CourseFileError("--lms-zip needs --roster CSV (columns lms_id,student_id)")
+    report = collect.collect_lms(args.assignment, args.lms_zip, args.roster, args.course, **where)
+    print(report.summary())
+    if report.unmatched:
+        print(
+            "error: some LMS ids are not in the roster: add a row lms_id,student_id for each "
+            "to the roster and collect again",
+            file=sys.stderr,
+        )
+    return 1 if report.unmatched or report.skipped else 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    summary = grading.grade(
+        args.assignment, args.course, term_id=args.term_id, workspace=args.workspace,
+        students=args.students, only_ungraded=args.only_ungraded, regrade=args.regrade,
+        workers=args.workers, scheduler=args.scheduler, progress=args.progress,
+    )  # fmt: skip
+    for problem in summary.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if summary.unchanged:
+        print(f"{summary.unchanged} unchanged since the last run (not regraded)")
+    print(summary.line)
+    return summary.exit_code
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    paths = grading.feedback(
+        args.assignment, args.course, term_id=args.term_id, workspace=args.workspace,
+        out_dir=args.out_dir,
+    )  # fmt: skip
+    print(f"wrote {len(paths)} feedback page(s)")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    files = grading.export(
+        args.course, term_id=args.term_id, workspace=args.workspace, out_dir=args.out_dir
+    )
+    print(f"wrote {files.grades_csv}")
+    for name, report in files.reports.items():
+        print(f"{name}: wrote {report.pass_rates_csv}, {report.histogram_png}")
+    return 0
+
+
+def _term_report(args: argparse.Namespace) -> int:
+    path = term_report(args.course, term_id=args.term_id, workspace=args.workspace, out=args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+_WORKSPACE_COMMANDS = {
+    "collect": _collect,
+    "grade": _grade,
+    "feedback": _feedback,
+    "export": _export,
+    "term-report": _term_report,
+}
 
 
 if __name__ == "__main__":

@@ -79,7 +79,17 @@ class Course:
     assignments: tuple[Assignment, ...]
     root: Path
 
+    def require_assignments(self) -> tuple[Assignment, ...]:
+        """The assignments; a course that lists none yet is an error naming the fix."""
+        if not self.assignments:
+            raise CourseFileError(
+                f"{self.root / COURSE_FILE} lists no assignments yet: add an [[assignments]] "
+                "table (with its [[assignments.notebooks]]) for each one, in course order"
+            )
+        return self.assignments
+
     def assignment(self, name: str) -> Assignment:
+        self.require_assignments()
         for assignment in self.assignments:
             if assignment.name == name:
                 return assignment
@@ -97,9 +107,12 @@ def load_course(path: str | os.PathLike[str]) -> Course:
     top = Table(path.name, "", read_toml(path))
     top.only(["course_id", "assignments"])
     course_id = top.get("course_id", str, example='"dl101"')
-    assignments = tuple(_assignment(table, root) for table in top.tables("assignments"))
+    # No [[assignments]] yet is a valid course (a new one); commands that need one call
+    # Course.require_assignments, which says how to add them.
+    tables = top.tables("assignments", required=False)
+    assignments = tuple(_assignment(table, root) for table in tables)
     seen: set[str] = set()
-    for table, assignment in zip(top.tables("assignments"), assignments, strict=True):
+    for table, assignment in zip(tables, assignments, strict=True):
         if assignment.name in seen:
             raise table.error(f"assignment name {assignment.name!r} is used twice: rename one")
         seen.add(assignment.name)

@@ -30,6 +30,7 @@ from autograder.instructor.config import COURSE_FILE, Assignment, Course, load_c
 from autograder.instructor.leaks import find_leaks
 from autograder.instructor.proof import AWAITING_GPU, ProofInputs, prove_notebook
 from autograder.instructor.record import ReleaseRecord, source_files, source_hashes, tree_hashes
+from autograder.instructor.swap import fresh_sibling, swap_in
 from autograder.instructor.terms import Term, current_term
 from autograder.intake import load_template
 from autograder.specs import load_specs, write_release_checks
@@ -217,18 +218,9 @@ def _check_leaks(
 
 def _install(built: Path, target: Path) -> None:
     """Step 5: replace ``target`` by ``built`` with renames, never a half-written folder."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    new = target.parent / f".{target.name}.new"
-    old = target.parent / f".{target.name}.old"
-    for leftover in (new, old):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    shutil.copytree(built, new)
-    if target.exists():
-        os.rename(target, old)
-    os.rename(new, target)
-    if old.exists():
-        shutil.rmtree(old)
+    new = fresh_sibling(target)
+    shutil.copytree(built, new, dirs_exist_ok=True)
+    swap_in(new, target)
 
 
 __all__ = ["AssignmentRelease", "ReleaseReport", "release"]

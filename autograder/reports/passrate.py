@@ -118,7 +118,7 @@ def _row(notebook: str, test_id: str, max_points: float, results: list[JobResult
 
 
 # --- output ---------------------------------------------------------------------------------
-_HEADER = (
+TABLE_HEADER = (
     "notebook",
     "test",
     "passed",
@@ -132,7 +132,8 @@ _HEADER = (
 )
 
 
-def _cells(row: PassRateRow) -> tuple[str, ...]:
+def table_cells(row: PassRateRow) -> tuple[str, ...]:
+    """One row of the table as text, in the order of :data:`TABLE_HEADER`."""
     rate = "–" if math.isnan(row.pass_rate) else f"{row.pass_rate:.0%}"
     mean = "–" if math.isnan(row.mean_points) else f"{row.mean_points:.2f}"
     counts = (row.passed, row.partial, row.failed, row.missing, row.awaiting_gpu, row.not_graded)
@@ -141,8 +142,8 @@ def _cells(row: PassRateRow) -> tuple[str, ...]:
 
 def format_table(rows: Iterable[PassRateRow]) -> str:
     """An aligned text table: names left-aligned, numbers right-aligned, one line per test."""
-    lines = [_HEADER, *map(_cells, rows)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(_HEADER))]
+    lines = [TABLE_HEADER, *map(table_cells, rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(TABLE_HEADER))]
     out = []
     for line in lines:
         names = [line[i].ljust(widths[i]) for i in range(2)]
