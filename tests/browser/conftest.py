@@ -93,6 +93,7 @@ def page(browser: object, jupyter_server: harness.JupyterServer) -> Iterator[obj
         yield context.new_page()
     finally:
         context.close()
+        jupyter_server.shutdown_kernels()
 
 
 @pytest.hookimpl(hookwrapper=True)

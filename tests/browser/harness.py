@@ -102,13 +102,40 @@ class JupyterServer:
         shutil.copy2(source, self.root_dir / source.name)
         return source.name
 
+    def add_folder(self, folder: Path) -> str:
+        """Copy a folder (a notebook and the files it reads) into the server's root."""
+        shutil.copytree(folder, self.root_dir / folder.name, dirs_exist_ok=True)
+        return folder.name
+
     def notebook_url(self, name: str) -> str:
-        return f"{self.base_url}/lab/tree/{name}?token={self.token}"
+        """The notebook alone in a fresh JupyterLab workspace of its own.
+
+        JupyterLab reopens every tab of the workspace it last saved, so in the default
+        workspace each test would also reopen the notebooks of the tests before it.
+        """
+        workspace = "t" + secrets.token_hex(6)
+        return f"{self.base_url}/lab/workspaces/{workspace}/tree/{name}?reset&token={self.token}"
+
+    def shutdown_kernels(self) -> None:
+        """Stop every kernel the server runs (between tests, so none keeps a core busy)."""
+        headers = {"Authorization": f"token {self.token}"}
+        listing = urllib.request.Request(f"{self.base_url}/api/kernels", headers=headers)
+        with urllib.request.urlopen(listing, timeout=10) as response:
+            kernels = json.load(response)
+        for kernel in kernels:
+            url = f"{self.base_url}/api/kernels/{kernel['id']}"
+            request = urllib.request.Request(url, headers=headers, method="DELETE")
+            with urllib.request.urlopen(request, timeout=30):
+                pass
 
     def log_tail(self, num_chars: int = 3000) -> str:
         """The end of the server's log, for failure messages."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return text[-num_chars:]
+
+
+STAGE_MARKER = ".stage"
+"""Marks a folder prepared to travel with its notebook (see :func:`open_notebook`)."""
 
 
 def free_port() -> int:
@@ -347,8 +374,15 @@ class OutputSnapshot:
 
 
 def open_notebook(page, server: JupyterServer, notebook: Path) -> None:
-    """Copy ``notebook`` into the server, open it, and wait for an idle kernel."""
-    name = server.add_notebook(notebook)
+    """Copy ``notebook`` into the server, open it, and wait for an idle kernel.
+
+    A notebook whose folder holds a ``.stage`` marker is copied with its whole folder (the
+    files it reads, such as the visible check files), and its kernel starts there.
+    """
+    if (notebook.parent / STAGE_MARKER).is_file():
+        name = f"{server.add_folder(notebook.parent)}/{notebook.name}"
+    else:
+        name = server.add_notebook(notebook)
     page.goto(server.notebook_url(name), wait_until="domcontentloaded")
     page.wait_for_function(_JS_READY, timeout=SERVER_START_S * 1000, polling=500)
 
