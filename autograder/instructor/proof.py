@@ -1,8 +1,9 @@
 """Proofs (a), (b), (d) and (e) of a release, run in the real autograder for one notebook.
 
 (a) the solution earns every autograded point; (b) the blank release earns none;
-(d) the solution runs top to bottom within the notebook's runtime budget; (e) grading
-the solution twice gives identical verdicts. A notebook that needs a GPU on a machine
+(d, in the sandbox) grading the solution finishes within the notebook's runtime budget
+(the run in a real kernel is :mod:`.top_to_bottom`); (e) grading the solution twice
+gives identical verdicts. A notebook that needs a GPU on a machine
 without one is reported as awaiting a GPU runner: not proved, not failed.
 """
 
@@ -107,7 +108,7 @@ def _check_budget(result: JobResult, proof: NotebookProof) -> None:
     proof.wall_seconds = float(result.execution.get("wall_seconds", 0.0))
     if result.status is JobStatus.TIMEOUT or proof.wall_seconds > proof.budget_seconds:
         proof.failures.append(
-            f"the solution did not run top to bottom within its runtime budget of "
+            f"grading the solution did not finish within its runtime budget of "
             f"{proof.budget_seconds} s (took {proof.wall_seconds:.1f} s): speed it up or "
             "raise runtime_budget in course.toml"
         )

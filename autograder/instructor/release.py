@@ -6,8 +6,9 @@ The steps for each assignment, in order:
    notebooks, their specs and the data files of ``solutions/<a>/``;
 2. write the visible check files ``checks/<test_id>.npz`` for the term's seed;
 3. run nbgrader's own ``generate_assignment`` (specs files ignored) into ``release/<a>/``;
-4. prove it: the solution earns full autograded marks, the blank earns zero, within the
-   runtime budget, deterministically (:mod:`.proof`), and nothing secret leaked (:mod:`.leaks`);
+4. prove it: the solution earns full autograded marks, the blank earns zero,
+   deterministically (:mod:`.proof`); the solution runs top to bottom in a real kernel
+   within its runtime budget (:mod:`.top_to_bottom`); nothing secret leaked (:mod:`.leaks`);
 5. when every proof holds, swap the new folder in for ``assignments/<a>/`` (written next
    to it as ``.<a>.new``, then renamed), with its ``.release.json`` record.
 
@@ -32,6 +33,7 @@ from autograder.instructor.proof import AWAITING_GPU, ProofInputs, prove_noteboo
 from autograder.instructor.record import ReleaseRecord, source_files, source_hashes, tree_hashes
 from autograder.instructor.swap import fresh_sibling, swap_in
 from autograder.instructor.terms import Term, current_term
+from autograder.instructor.top_to_bottom import run_top_to_bottom
 from autograder.intake import load_template
 from autograder.specs import load_specs, write_release_checks
 
@@ -192,11 +194,15 @@ def _prove(
         outcome.failures += [(notebook.name, failure) for failure in proof.failures]
         if proof.awaiting_gpu:
             outcome.notes.append((notebook.name, AWAITING_GPU))
+            continue
+        run = run_top_to_bottom(staged, notebook.name, notebook.runtime_budget)
+        if run.failure:
+            outcome.failures.append((notebook.name, run.failure))
         elif proof.ok:
             outcome.notes.append(
                 (notebook.name, f"proved: solution {proof.solution_score:g}/"
-                 f"{proof.autograded_max:g}, blank {proof.blank_score:g}, "
-                 f"{proof.wall_seconds:.1f} s of {proof.budget_seconds} s")
+                 f"{proof.autograded_max:g}, blank {proof.blank_score:g}, top to bottom "
+                 f"in {run.seconds:.1f} s of {proof.budget_seconds} s")
             )  # fmt: skip
 
 

@@ -1,0 +1,71 @@
+"""Proof (d), as a student meets it: the solution runs top to bottom within its budget.
+
+The grading proofs run a notebook in the sandbox, where the reference library is a stub
+(students must not import the answers), so the demonstration and widget cells cannot
+show their results there. This proof runs the staged source notebook the way a student
+runs the release: in a fresh ``python3`` kernel with the full course library, in a
+private copy of the release folder (the notebook, its visible check files and, because
+``check_hidden`` needs it outside the grader, its specs file). Every cell must finish
+without an error, and the whole run must fit the notebook's ``runtime_budget``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+KERNEL = "python3"
+
+
+@dataclass(frozen=True)
+class TopToBottom:
+    seconds: float
+    failure: str | None = None
+    """Why the run does not prove the notebook (None when it does)."""
+
+
+def run_top_to_bottom(folder: Path, notebook: str, budget_s: int) -> TopToBottom:
+    """Run ``folder/<notebook>.ipynb`` in a copy of ``folder``; time it against ``budget_s``."""
+    with tempfile.TemporaryDirectory(prefix=f"top-to-bottom-{notebook}-") as work:
+        copy = Path(shutil.copytree(folder, Path(work) / "run"))
+        path = copy / f"{notebook}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb, timeout=budget_s, kernel_name=KERNEL, resources={"metadata": {"path": str(copy)}}
+        )
+        start = time.monotonic()
+        try:
+            client.execute()
+        except CellTimeoutError:
+            seconds = time.monotonic() - start
+            return TopToBottom(seconds, _over_budget(budget_s, seconds))
+        except CellExecutionError as error:
+            seconds = time.monotonic() - start
+            return TopToBottom(seconds, f"the solution stops with an error: {_summary(error)}")
+        seconds = time.monotonic() - start
+    if seconds > budget_s:
+        return TopToBottom(seconds, _over_budget(budget_s, seconds))
+    return TopToBottom(seconds)
+
+
+def _over_budget(budget_s: int, seconds: float) -> str:
+    return (
+        f"the solution did not run top to bottom within its runtime budget of {budget_s} s "
+        f"(stopped after {seconds:.1f} s): speed it up or raise runtime_budget in course.toml"
+    )
+
+
+def _summary(error: CellExecutionError) -> str:
+    name = getattr(error, "ename", "") or "error"
+    value = str(getattr(error, "evalue", "") or "").strip().splitlines()
+    return f"{name}: {value[0] if value else ''}".rstrip(": ")
+
+
+__all__ = ["TopToBottom", "run_top_to_bottom"]
