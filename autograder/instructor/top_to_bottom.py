@@ -12,6 +12,7 @@ without an error, and the whole run must fit the notebook's ``runtime_budget``.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 KERNEL = "python3"
 
@@ -42,13 +43,18 @@ def run_top_to_bottom(folder: Path, notebook: str, budget_s: int) -> TopToBottom
         )
         start = time.monotonic()
         try:
-            client.execute()
+            # The kernel's own stderr holds only ipykernel's start-up chatter: errors
+            # come back through the protocol as CellExecutionError.
+            client.execute(stderr=subprocess.DEVNULL)
         except CellTimeoutError:
             seconds = time.monotonic() - start
             return TopToBottom(seconds, _over_budget(budget_s, seconds))
         except CellExecutionError as error:
             seconds = time.monotonic() - start
             return TopToBottom(seconds, f"the solution stops with an error: {_summary(error)}")
+        except DeadKernelError:
+            seconds = time.monotonic() - start
+            return TopToBottom(seconds, "the kernel died while running the solution (memory?)")
         seconds = time.monotonic() - start
     if seconds > budget_s:
         return TopToBottom(seconds, _over_budget(budget_s, seconds))

@@ -48,3 +48,10 @@ def test_a_notebook_slower_than_its_budget_fails_the_proof(tmp_path):
     assert "runtime budget of 2 s" in run.failure
     assert "runtime_budget in course.toml" in run.failure
     assert run.seconds < 30
+
+
+def test_a_kernel_that_dies_fails_the_proof(tmp_path):
+    folder = _folder(tmp_path, "import os", "os._exit(1)")
+    run = run_top_to_bottom(folder, "nb", budget_s=60)
+    assert run.failure is not None
+    assert "kernel died" in run.failure
