@@ -78,7 +78,11 @@ def grade_table(outcomes: Sequence[Outcome], assignments: Sequence[str]) -> str:
     lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True))
              for row in [header, *rows]]  # fmt: skip
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    legend = (
+        "autograded score per assignment: obtained / expected for that student "
+        "(✓ equal, ✗ not); written answers are left to the graders"
+    )
+    return "\n".join([legend, *(line.rstrip() for line in lines)])
 
 
 def layer_lines(results: Sequence[JobResult]) -> list[str]:
