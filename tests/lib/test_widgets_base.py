@@ -169,3 +169,33 @@ def test_figure_to_png_returns_png_bytes():
 def test_widget_app_cannot_be_instantiated_without_compute():
     with pytest.raises(TypeError):
         WidgetApp()
+
+
+@dataclass(frozen=True)
+class NoticeState:
+    notice: str
+
+
+class NoticeApp(WidgetApp[NoticeState]):
+    """An app whose state carries its own notice, as the course's apps do."""
+
+    figsize = (2.0, 1.5)
+
+    def make_controls(self):
+        return {"which": widgets.Dropdown(options=["mine", "reference"], value="mine")}
+
+    def compute(self, which):
+        return NoticeState(notice="" if which == "mine" else "Using the reference sigmoid")
+
+    def draw(self, state, fig):
+        fig.subplots().plot([0, 1], [0, 1])
+
+
+def test_a_state_with_a_notice_field_shows_it_without_an_override():
+    app = NoticeApp()
+    app.render()
+    assert app.notice_html.value == ""
+    app.controls["which"].value = "reference"
+    assert "Using the reference sigmoid" in app.notice_html.value
+    # A state without one has no notice.
+    assert WidgetApp.notice(LineApp(), LineState(slope=1.0, label="a")) == ""

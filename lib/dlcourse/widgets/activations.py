@@ -367,7 +367,3 @@ class ActivationExplorer(WidgetApp[ExplorerState]):
             f"have |gradient| below the threshold; {state.saturated.mean():.0%} of the plotted "
             f"x range is saturated."
         )
-
-    def notice(self, state: ExplorerState) -> str:
-        """The fallback notice of the selected activation (empty when it is the student's)."""
-        return state.notice

@@ -141,8 +141,12 @@ class WidgetApp(ABC, Generic[StateT]):
         return ""
 
     def notice(self, state: StateT) -> str:
-        """Return a plain-text notice shown above the controls (empty: none)."""
-        return ""
+        """Return a plain-text notice shown above the controls (empty: none).
+
+        By default the state's own ``notice`` field, where it has one: the apps record
+        there which of the student's functions a reference stands in for.
+        """
+        return str(getattr(state, "notice", ""))
 
     # ------------------------------------------------------------------------ wiring
 

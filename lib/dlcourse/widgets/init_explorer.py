@@ -236,7 +236,3 @@ class InitExplorer(WidgetApp[InitState]):
             f"{first.mean:.3g}, std {first.std:.3g}; layer {last.layer}: mean {last.mean:.3g}, "
             f"std {last.std:.3g}, saturated {last.frac_saturated:.0%}: {state.diagnosis}"
         )
-
-    def notice(self, state: InitState) -> str:
-        """Which of the student's functions were set aside, if any."""
-        return state.notice

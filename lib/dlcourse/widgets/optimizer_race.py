@@ -413,10 +413,6 @@ class OptimizerRace(WidgetApp[RaceState]):
         """The final loss of every racer."""
         return describe_runs(state.runs, state.num_steps)
 
-    def notice(self, state: RaceState) -> str:
-        """Which of the student's functions were set aside, if any."""
-        return state.notice
-
 
 # --------------------------------------------------------------------------- schedules
 
@@ -555,7 +551,3 @@ class ScheduleExplorer(WidgetApp[ScheduleState]):
             f"learning rate at epoch 0: {lrs[0]:.3g}, epoch {lrs.size // 2}: "
             f"{lrs[lrs.size // 2]:.3g}, epoch {lrs.size - 1}: {lrs[-1]:.3g}"
         )
-
-    def notice(self, state: ScheduleState) -> str:
-        """Which of the student's functions were set aside, if any."""
-        return state.notice

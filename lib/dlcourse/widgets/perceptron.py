@@ -217,7 +217,3 @@ class PerceptronExplorer(WidgetApp[PerceptronState]):
             f"{state.weights[1]:.3f}), b = {state.weights[2]:.3f}; "
             f"{int(state.wrong.sum())} of {state.y.size} points misclassified; {stop}."
         )
-
-    def notice(self, state: PerceptronState) -> str:
-        """The fallback notice when the reference trains instead of the student's code."""
-        return state.notice

@@ -334,7 +334,3 @@ class RegularizationExplorer(WidgetApp[RegularizationState]):
             f"final train accuracy {curves.train_acc[-1]:.1%}, val accuracy "
             f"{curves.val_acc[-1]:.1%}, gap {state.gap:+.1%}: {state.diagnosis}"
         )
-
-    def notice(self, state: RegularizationState) -> str:
-        """Which of the student's functions were set aside, if any."""
-        return state.notice

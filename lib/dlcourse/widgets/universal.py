@@ -249,7 +249,3 @@ class UniversalApproximationExplorer(WidgetApp[UniversalState]):
             f"{state.target} with {state.num_units} hidden units: mean squared error of the "
             f"fit {state.fit.mse:.2e} (computed with {whose})"
         )
-
-    def notice(self, state: UniversalState) -> str:
-        """Which of the student's functions were set aside, if any."""
-        return state.notice
