@@ -4,7 +4,9 @@ The course follows nbgrader's standard layout::
 
     <course>/
       nbgrader_config.py                       optional: CourseDirectory.db_url, .course_id
-      term.json                                optional: {"seed": <int>}, the term seed
+      term.json                                optional: {"seed": <int>}, the term seed;
+                                               "due": {<assignment>: "<ISO UTC>"} and
+                                               "late_policy": {...} (see autograder.late)
       gradebook.db                             the gradebook (default database)
       source/<assignment>/<nb>.ipynb           instructor source, with hidden tests
       source/<assignment>/<nb>.specs.py        the notebook's check specs (trusted side)
@@ -28,6 +30,7 @@ from typing import Any
 
 from autograder.intake import match_submission_files
 from autograder.job import GradingJob
+from autograder.late import LateRule
 from autograder.sandbox.limits import Limits
 
 SOURCE_DIR = "source"
@@ -110,15 +113,62 @@ class CourseLayout:
                 "no term seed: pass --term-seed N (Python API: term_seed=N) or write "
                 f'{{"seed": N}} to {path}'
             )
+        data = self._term_data()
+        if "seed" not in data:
+            raise CourseConfigError(f'{path} must hold {{"seed": N}} with an integer N')
+        return _checked_seed(data["seed"], f"the seed in {path}")
+
+    def due_date(self, assignment: str) -> datetime | None:
+        """``term.json``'s ``due[assignment]`` (naive UTC), or None when it names none."""
+        path = self.root / TERM_FILE
+        due = self._term_data().get("due", {})
+        value = due.get(assignment) if isinstance(due, dict) else None
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is not None:
+            raise CourseConfigError(
+                f"{path}: due[{assignment!r}] must be a naive UTC ISO datetime such as "
+                f'"2026-09-28T23:59:59", got {value!r}'
+            )
+        return parsed
+
+    def late_rule(self, assignment: str) -> LateRule | None:
+        """The assignment's due instant with ``term.json``'s ``late_policy``; None when
+        either is missing (then nothing is penalized)."""
+        due = self.due_date(assignment)
+        policy = self._term_data().get("late_policy")
+        if due is None or policy is None:
+            return None
+        path = self.root / TERM_FILE
+        try:
+            per_day, max_days = policy["late_penalty_per_day"], policy["max_late_days"]
+            if isinstance(max_days, bool) or not isinstance(max_days, int):
+                raise TypeError(f"max_late_days {max_days!r} is not an integer")
+            return LateRule(due, float(per_day), max_days)
+        except (KeyError, TypeError, ValueError) as error:
+            raise CourseConfigError(
+                f'{path}: late_policy must be {{"late_penalty_per_day": <0..1>, '
+                f'"max_late_days": <integer >= 0>}} ({error})'
+            ) from error
+
+    def _term_data(self) -> dict[str, Any]:
+        """``term.json`` as a dict ({} when there is none)."""
+        path = self.root / TERM_FILE
+        if not path.is_file():
+            return {}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise CourseConfigError(
                 f'cannot read {path} ({error}): it must hold {{"seed": N}} with an integer N'
             ) from error
-        if not isinstance(data, dict) or "seed" not in data:
+        if not isinstance(data, dict):
             raise CourseConfigError(f'{path} must hold {{"seed": N}} with an integer N')
-        return _checked_seed(data["seed"], f"the seed in {path}")
+        return data
 
     # --- source side ----------------------------------------------------------------
     def source_dir(self, assignment: str) -> Path:

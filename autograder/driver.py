@@ -42,6 +42,7 @@ from autograder.gradebook_writer import GradebookWriter
 from autograder.intake import NotebookTemplate, TemplateError, load_template
 from autograder.job import GradingJob, JobResult, JobStatus
 from autograder.journal import FINAL_STATUSES, Journal, JournalError
+from autograder.late import LateRule
 from autograder.result_check import ResultRefused, check_result, error_result, parse_result
 
 WORKSPACE_DIR = "autograder"
@@ -115,6 +116,10 @@ class GradingRun:
     course_id: str
     workspace: Path
     templates: dict[str, NotebookTemplate]
+    duedate: datetime | None = None
+    """The assignment's due instant (naive UTC) from ``term.json``, for the gradebook."""
+    late: LateRule | None = None
+    """The late policy that prices late notebooks (None: nothing is penalized)."""
 
     @property
     def journal(self) -> Journal:
@@ -142,6 +147,8 @@ def prepare_run(
         course_id=settings.course_id,
         workspace=resolve_workspace(layout, workspace),
         templates=templates,
+        duedate=layout.due_date(assignment),
+        late=layout.late_rule(assignment),
     )
 
 
@@ -271,7 +278,7 @@ def _accept(
 
 def _write_structure(writer: GradebookWriter, run: GradingRun) -> None:
     try:
-        writer.ensure_assignment(run.assignment, run.templates)
+        writer.ensure_assignment(run.assignment, run.templates, duedate=run.duedate)
     except SQLAlchemyError as error:
         raise GradebookWriteError(
             f"cannot prepare {run.assignment!r} in the gradebook {run.db_url}: {error}"
@@ -279,12 +286,15 @@ def _write_structure(writer: GradebookWriter, run: GradingRun) -> None:
 
 
 def _write_result(writer: GradebookWriter, run: GradingRun, result: JobResult) -> None:
-    """One result into the gradebook, with the student's submission time."""
+    """One result into the gradebook, with the student's submission time and late penalty."""
     timestamp: datetime | None = run.layout.submission_timestamp(
         result.student_id, result.assignment
     )
+    penalty = run.late.penalty(result.score, timestamp) if run.late is not None else 0.0
     try:
-        writer.write(result, run.templates[result.notebook], timestamp=timestamp)
+        writer.write(
+            result, run.templates[result.notebook], timestamp=timestamp, late_penalty=penalty
+        )
     except SQLAlchemyError as error:
         raise GradebookWriteError(
             f"writing {'/'.join(result.key)} to the gradebook {run.db_url} failed: {error}. "

@@ -190,13 +190,25 @@ class GradebookWriter:
             raise
 
     # --- assignment structure -------------------------------------------------------
-    def ensure_assignment(self, assignment: str, templates: Mapping[str, NotebookTemplate]) -> None:
-        """Create whatever rows of the assignment are missing; check the ones present."""
+    def ensure_assignment(
+        self,
+        assignment: str,
+        templates: Mapping[str, NotebookTemplate],
+        *,
+        duedate: datetime | None = None,
+    ) -> None:
+        """Create whatever rows of the assignment are missing; check the ones present.
+
+        ``duedate`` (naive UTC), when given, becomes the assignment's due date, as
+        ``nbgrader db assignment add --duedate`` would set it.
+        """
         with self._transaction() as session:
             row = _find_assignment(session, assignment)
             if row is None:
                 row = Assignment(name=assignment, course_id=self.course_id)
                 session.add(row)
+            if duedate is not None and row.duedate != duedate:
+                row.duedate = duedate
             for name, template in sorted(templates.items()):
                 rows = NotebookRows.from_template(template)
                 notebook = _find_notebook(session, assignment, name)
@@ -212,9 +224,18 @@ class GradebookWriter:
         return _find_submission(self._gradebook.db, assignment, student_id) is not None
 
     def write(
-        self, result: JobResult, template: NotebookTemplate, *, timestamp: datetime | None = None
+        self,
+        result: JobResult,
+        template: NotebookTemplate,
+        *,
+        timestamp: datetime | None = None,
+        late_penalty: float = 0.0,
     ) -> bool:
         """Record one result in one transaction; returns whether anything was scored.
+
+        ``late_penalty``: points the notebook loses for lateness (:mod:`autograder.late`),
+        stored where nbgrader's late-submission plugins store it, so ``nbgrader export``
+        and formgrader subtract it.
 
         Raises :class:`~autograder.result_check.ResultRefused` for a result the template
         does not allow; nothing is written then.
@@ -236,6 +257,8 @@ class GradebookWriter:
             for submitted in submission.notebooks:
                 if submitted.notebook.name != result.notebook:
                     continue
+                if submitted.late_submission_penalty != late_penalty:
+                    submitted.late_submission_penalty = late_penalty
                 for grade in submitted.grades:
                     if grade.cell.name in autograded:
                         _set_auto_score(grade, points.get(grade.cell.name, 0.0))

@@ -4,14 +4,15 @@ Example::
 
     term_id = "2026-fall"          # must equal the file name
     seed = 8137264019               # per-term randomness of hidden-test inputs
+    timezone = "Europe/Berlin"      # where due dates end (IANA name; default "UTC")
 
-    [late_policy]
-    late_penalty_per_day = 0.1      # fraction of the score lost per late day (default 0)
+    [late_policy]                   # without this table, late work is not penalized
+    late_penalty_per_day = 0.1      # fraction of the score lost per started late day
     max_late_days = 3               # later than this scores zero (default 0)
 
     [assignments.a1]
     release = 2026-09-07            # TOML dates (or "2026-09-07" strings)
-    due = 2026-09-21
+    due = 2026-09-21                # work is due by 23:59:59 of this day, in `timezone`
 
 ``course/current_term`` is a one-line file naming the term in use.
 """
@@ -21,8 +22,9 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from autograder.instructor.errors import CourseFileError
 from autograder.instructor.tomlfields import Table, read_toml
@@ -31,6 +33,8 @@ TERMS_DIR = Path("course") / "terms"
 CURRENT_TERM_FILE = Path("course") / "current_term"
 DEFAULT_SHIFT_DAYS = 52 * 7
 SEED_BITS = 63
+DEFAULT_TIMEZONE = "UTC"
+END_OF_DAY = time(23, 59, 59)
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,18 @@ class Term:
     seed: int
     dates: dict[str, AssignmentDates] = field(default_factory=dict)
     """Release and due date per assignment name."""
-    late_policy: LatePolicy = field(default_factory=LatePolicy)
+    late_policy: LatePolicy | None = None
+    """None: the term file has no ``[late_policy]``, and late work is not penalized."""
+    timezone: str = DEFAULT_TIMEZONE
+    """IANA time zone in which due dates end."""
+
+    def due_instant(self, assignment: str) -> datetime | None:
+        """When ``assignment`` is due, as naive UTC (nbgrader's convention); None if no date."""
+        dates = self.dates.get(assignment)
+        if dates is None:
+            return None
+        local = datetime.combine(dates.due, END_OF_DAY, tzinfo=_zone(self.timezone))
+        return local.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def term_path(course_dir: str | os.PathLike[str], term_id: str) -> Path:
@@ -69,21 +84,35 @@ def load_term(path: str | os.PathLike[str]) -> Term:
     path = Path(path)
     file = f"terms/{path.name}"
     top = Table(file, "", read_toml(path))
-    top.only(["term_id", "seed", "late_policy", "assignments"])
+    top.only(["term_id", "seed", "timezone", "late_policy", "assignments"])
     term_id = top.get("term_id", str, example=f'"{path.stem}"')
     if term_id != path.stem:
         raise top.error(f"term_id {term_id!r} differs from the file name: rename one to match")
     seed = top.get("seed", int, example="<an integer, e.g. from new-term>")
-    late = top.sub("late_policy")
-    late.only(["late_penalty_per_day", "max_late_days"])
-    policy = LatePolicy(
-        late.get("late_penalty_per_day", float, 0.0), late.get("max_late_days", int, 0)
-    )
-    if not 0 <= policy.late_penalty_per_day <= 1 or policy.max_late_days < 0:
-        raise late.error("late_penalty_per_day must be in [0, 1] and max_late_days >= 0")
+    zone = top.get("timezone", str, DEFAULT_TIMEZONE)
+    try:
+        _zone(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise top.error(
+            f"timezone {zone!r} is not an IANA time zone name such as 'UTC' or 'Europe/Berlin'"
+        ) from None
+    policy = None
+    if "late_policy" in top.data:
+        late = top.sub("late_policy")
+        late.only(["late_penalty_per_day", "max_late_days"])
+        policy = LatePolicy(
+            late.get("late_penalty_per_day", float, 0.0), late.get("max_late_days", int, 0)
+        )
+        if not 0 <= policy.late_penalty_per_day <= 1 or policy.max_late_days < 0:
+            raise late.error("late_penalty_per_day must be in [0, 1] and max_late_days >= 0")
     assignments = top.sub("assignments")
     dates = {name: _dates(assignments.sub(name)) for name in assignments.data}
-    return Term(term_id, seed, dates, policy)
+    return Term(term_id, seed, dates, policy, zone)
+
+
+def _zone(name: str) -> tzinfo:
+    """``name`` as a time zone; UTC needs no time zone database."""
+    return timezone.utc if name == DEFAULT_TIMEZONE else ZoneInfo(name)
 
 
 def _dates(table: Table) -> AssignmentDates:
@@ -162,6 +191,7 @@ def new_term(
             for name, d in base.dates.items()
         },
         late_policy=base.late_policy,
+        timezone=base.timezone,
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("x", encoding="utf-8") as handle:  # "x": never overwrite
@@ -173,14 +203,16 @@ def new_term(
 
 def render_term(term: Term) -> str:
     """The term as a TOML file that :func:`load_term` reads back unchanged."""
-    lines = [
-        f'term_id = "{term.term_id}"',
-        f"seed = {term.seed}",
-        "",
-        "[late_policy]",
-        f"late_penalty_per_day = {term.late_policy.late_penalty_per_day!r}",
-        f"max_late_days = {term.late_policy.max_late_days}",
-    ]
+    lines = [f'term_id = "{term.term_id}"', f"seed = {term.seed}"]
+    if term.timezone != DEFAULT_TIMEZONE:
+        lines.append(f'timezone = "{term.timezone}"')
+    if term.late_policy is not None:
+        lines += [
+            "",
+            "[late_policy]",
+            f"late_penalty_per_day = {term.late_policy.late_penalty_per_day!r}",
+            f"max_late_days = {term.late_policy.max_late_days}",
+        ]
     for name, dates in term.dates.items():
         lines += ["", f'[assignments."{name}"]', f"release = {dates.release}", f"due = {dates.due}"]
     return "\n".join(lines) + "\n"

@@ -4,7 +4,7 @@ Default place: ``<repo>/workspace/<term_id>/`` (``workspace/`` is git-ignored). 
 
     workspace/<term_id>/
       nbgrader_config.py        CourseDirectory.course_id from course.toml (formgrader reads it)
-      term.json                 {"term_id": ..., "seed": ...} from course/terms/<term>.toml
+      term.json                 seed, due instants (UTC), late policy: from course/terms/<term>.toml
       source/<a>/               the repository's solutions/<a>/: the listed notebooks, their
                                 specs and data files, refreshed whenever a command opens it
       submitted/<student>/<a>/  collected work
@@ -145,7 +145,16 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def _term_json(term: Term) -> str:
-    return json.dumps({"term_id": term.term_id, "seed": term.seed}, indent=1) + "\n"
+    """What the grader reads of the term: the seed, due instants and the late policy."""
+    data: dict[str, object] = {"term_id": term.term_id, "seed": term.seed}
+    due = {name: term.due_instant(name) for name in term.dates}
+    data["due"] = {name: instant.isoformat() for name, instant in due.items() if instant}
+    if term.late_policy is not None:
+        data["late_policy"] = {
+            "late_penalty_per_day": term.late_policy.late_penalty_per_day,
+            "max_late_days": term.late_policy.max_late_days,
+        }
+    return json.dumps(data, indent=1) + "\n"
 
 
 def _nbgrader_config(course: Course) -> str:

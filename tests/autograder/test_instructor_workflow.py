@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -67,7 +68,13 @@ def test_the_workspace_is_an_nbgrader_course_with_the_term_seed(term):
     root, *_ = term
     space = root / "workspace" / TERM
     seed = int((root / "course/terms/2027-fall.toml").read_text().split("seed = ")[1].split()[0])
-    assert json.loads((space / "term.json").read_text()) == {"term_id": TERM, "seed": seed}
+    assert json.loads((space / "term.json").read_text()) == {
+        "term_id": TERM,
+        "seed": seed,
+        # 2026-09-21 + 52 weeks, the end of that day in the term's time zone (UTC).
+        "due": {"mini": "2027-09-20T23:59:59"},
+        "late_policy": {"late_penalty_per_day": 0.1, "max_late_days": 3},
+    }
     assert (space / "source/mini/mini.ipynb").read_bytes() == (
         root / "solutions/mini/mini.ipynb"
     ).read_bytes()
@@ -139,3 +146,42 @@ def test_the_term_report_is_one_self_contained_page(term, tmp_path, capsys):
 def test_the_default_term_report_lands_in_the_workspace(term):
     root, *_ = term
     assert term_report(root) == root / "workspace" / TERM / "term_report.html"
+
+
+def test_late_work_loses_the_term_policy_share_in_the_gradebook_and_the_csv(term, tmp_path):
+    """Policy 10% per started day, 3 days at most; due 2027-09-20 23:59:59 UTC."""
+    root = Path(shutil.copytree(term[0], tmp_path / "copy"))
+    submitted = root / "workspace" / TERM / "submitted"
+    stamps = {
+        "reference": "2027-09-20 23:59:59.000000 UTC",  # on the dot: on time
+        "mini-no-bias-grad": "2027-09-21 00:00:01.000000 UTC",  # 2 s late: 1 started day
+        "mini-mse-half-grad": "2027-09-22 12:00:00.000000 UTC",  # 2 started days
+        "blank": "2027-09-30 09:00:00.000000 UTC",  # past the 3 days: zero (was zero anyway)
+    }
+    for student, stamp in stamps.items():
+        (submitted / student / "mini" / "timestamp.txt").write_text(stamp)
+    late_reference = submitted / "reference" / "mini" / "timestamp.txt"
+    summary = grade("mini", root, students=sorted(stamps), regrade=True, workers=1, progress=False)
+    assert summary.line.startswith(f"graded {len(stamps)} ")
+
+    rows = _csv_rows(export(root, out_dir=tmp_path / "out").grades_csv)
+    assert {row["duedate"] for row in rows.values()} == {"2027-09-20 23:59:59"}
+    expected_penalty = {"reference": 0.0, "mini-no-bias-grad": 1.4, "mini-mse-half-grad": 3.2}
+    for student, penalty in expected_penalty.items():
+        raw = EXPECTED_SCORES[student]
+        assert float(rows[student]["raw_score"]) == raw
+        assert float(rows[student]["late_submission_penalty"]) == pytest.approx(penalty)
+        assert float(rows[student]["score"]) == pytest.approx(raw - penalty)
+    assert rows["adv-flood"]["late_submission_penalty"] in ("0.0", "")  # no timestamp: none
+
+    # Four days late: past max_late_days, the whole score goes.
+    late_reference.write_text("2027-09-24 10:00:00.000000 UTC")
+    grade("mini", root, students=["reference"], regrade=True, workers=1, progress=False)
+    rows = _csv_rows(export(root, out_dir=tmp_path / "again").grades_csv)
+    assert float(rows["reference"]["raw_score"]) == EXPECTED_SCORES["reference"]
+    assert float(rows["reference"]["score"]) == 0.0
+
+
+def _csv_rows(path: Path) -> dict[str, dict[str, str]]:
+    with path.open() as handle:
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
