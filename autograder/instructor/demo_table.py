@@ -80,7 +80,7 @@ def grade_table(outcomes: Sequence[Outcome], assignments: Sequence[str]) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     legend = (
         "autograded score per assignment: obtained / expected for that student "
-        "(✓ equal, ✗ not); written answers are left to the graders"
+        "(✓ when they agree); written answers are left to the graders"
     )
     return "\n".join([legend, *(line.rstrip() for line in lines)])
 
