@@ -206,6 +206,30 @@ def test_fast_conv_is_exact_across_chunk_boundaries(
     _assert_matches_torch("fast", x, w, b, rng, **hyper)
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "hyper", "full_conv"),
+    [
+        ((3, 8, 7, 6), (4, 8, 3, 3), {"pad": 1}, True),
+        ((3, 8, 7, 6), (8, 8, 3, 2), {"pad": (1, 0)}, True),  # non-square kernel
+        ((3, 6, 9, 8), (4, 3, 3, 3), {"pad": 2, "dilation": 2, "groups": 2}, True),
+        ((3, 6, 9, 8), (6, 6, 3, 3), {"pad": 0, "dilation": (2, 1)}, True),
+        ((3, 6, 7, 6), (6, 6, 1, 1), {}, True),  # 1x1 kernel, no padding
+        ((3, 6, 7, 6), (5, 6, 1, 1), {"pad": 1}, False),  # padding beyond the kernel
+        ((3, 4, 7, 6), (8, 4, 3, 3), {"pad": 1}, False),  # more filters than channels
+        ((3, 8, 7, 7), (4, 8, 3, 3), {"pad": 1, "stride": 2}, False),
+    ],
+)
+def test_both_routes_to_dx_match_torch(x_shape, w_shape, hyper, full_conv, rng):
+    """dx comes from col2im, or from a convolution of dout with the flipped kernels
+    (stride 1, no more filters than channels); each route must agree with torch."""
+    x, w, b = _random_problem(rng, x_shape, w_shape)
+    _, cache = conv_forward_fast(x, w, b, **hyper)
+    geo = cache.geometry
+    takes_full_conv = conv_fast._full_conv_pad(geo) is not None and w_shape[0] <= x_shape[1]
+    assert takes_full_conv == full_conv
+    _assert_matches_torch("fast", x, w, b, rng, **hyper)
+
+
 # --- numeric gradients ----------------------------------------------------------------------
 
 

@@ -212,9 +212,50 @@ def conv_backward_fast(
     db = dout.sum(axis=(0, 2, 3))
     if _is_depthwise(geo):
         dx, dw = _depthwise_backward(dout, x, w, geo)
+    elif _full_conv_pad(geo) is not None and geo.w_shape[0] <= geo.x_shape[1]:
+        # Route by the size of the matrix each way builds per column: F * HH * WW rows
+        # (dout's im2col) here against C * HH * WW (dcols) below.
+        _, dw = _im2col_backward(dout, x, w, geo, need_dx=False)
+        dx = _dx_as_convolution(dout, w, geo)
     else:
         dx, dw = _im2col_backward(dout, x, w, geo)
     return dx, dw, db
+
+
+def _full_conv_pad(geo: ConvGeometry) -> tuple[int, int] | None:
+    """The padding of the "full" convolution that gives dx, where that route applies.
+
+    With stride 1, input position i receives dout[i - d*u + p] * w[u] for every tap u:
+    a convolution of dout, padded by ``d * (k - 1) - p``, with the flipped kernels. It
+    applies when that padding is not negative (None otherwise, or for strides above 1,
+    whose gradient would need zeros inserted between the rows of dout).
+    """
+    if geo.stride != (1, 1):
+        return None
+    _, _, kh, kw = geo.w_shape
+    (ph, pw), (dh, dw) = geo.pad, geo.dilation
+    full = (dh * (kh - 1) - ph, dw * (kw - 1) - pw)
+    return full if min(full) >= 0 else None
+
+
+def _dx_as_convolution(dout: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dx as the forward convolution of dout with flipped, channel-swapped kernels.
+
+    This replaces a matrix product with only F rows of input per column (``w^T @ dout``)
+    and the col2im scatter by one forward pass whose product sums over all ``F * HH * WW``
+    rows, which BLAS runs far more efficiently.
+    """
+    f, c_per_group, kh, kw = geo.w_shape
+    g = geo.groups
+    # Group gi maps its F/g filters back onto its C/g channels: (C, F/g, HH, WW).
+    w_back = (
+        w.reshape(g, f // g, c_per_group, kh, kw)
+        .transpose(0, 2, 1, 3, 4)[:, :, :, ::-1, ::-1]
+        .reshape(g * c_per_group, f // g, kh, kw)
+    )
+    zeros = np.zeros(g * c_per_group, dtype=dout.dtype)
+    back_geo = check_conv_inputs(dout, w_back, zeros, 1, _full_conv_pad(geo), geo.dilation, g)[3]
+    return _im2col_forward(dout, np.ascontiguousarray(w_back), zeros, back_geo)
 
 
 def _is_depthwise(geo: ConvGeometry) -> bool:
@@ -256,9 +297,12 @@ def _im2col_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, geo: ConvGeomet
 
 
 def _im2col_backward(
-    dout: np.ndarray, x: np.ndarray, w: np.ndarray, geo: ConvGeometry
-) -> tuple[np.ndarray, np.ndarray]:
-    """dx and dw chunk by chunk: rebuild cols, two matrix products, col2im."""
+    dout: np.ndarray, x: np.ndarray, w: np.ndarray, geo: ConvGeometry, *, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """dx and dw chunk by chunk: rebuild cols, two matrix products, col2im.
+
+    ``need_dx=False`` computes dw alone (dx is then None).
+    """
     n, c, _, _ = geo.x_shape
     f, c_per_group, kh, kw = geo.w_shape
     g = geo.groups
@@ -269,12 +313,13 @@ def _im2col_backward(
     w3_t = w3.transpose(0, 2, 1)  # a view; BLAS reads the transpose without a copy
     dw3 = np.zeros_like(w3)
     padded = layout.padded_buffer(x.dtype)
-    dpadded = layout.padded_buffer(x.dtype)
     cols_buffer = layout.cols_buffer(x.dtype)
-    dcols_buffer = layout.cols_buffer(x.dtype)
+    if need_dx:
+        dpadded = layout.padded_buffer(x.dtype)
+        dcols_buffer = layout.cols_buffer(x.dtype)
     # Spare columns of the wide layout must carry zero gradient; they are never written.
     dres_buffer = np.zeros((f, chunk, out_h, row_w), dtype=x.dtype)
-    dx = np.empty(geo.x_shape, dtype=x.dtype)
+    dx = np.empty(geo.x_shape, dtype=x.dtype) if need_dx else None
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         m = stop - start
@@ -293,6 +338,8 @@ def _im2col_backward(
         dres3 = dres.reshape(g, f // g, columns)
 
         dw3 += np.matmul(dres3, cols3.transpose(0, 2, 1))
+        if not need_dx:
+            continue
         dcols = layout.cols(dcols_buffer, m)
         np.matmul(w3_t, dres3, out=dcols.reshape(g, -1, columns))
 
