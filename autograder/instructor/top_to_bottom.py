@@ -42,23 +42,21 @@ def run_top_to_bottom(folder: Path, notebook: str, budget_s: int) -> TopToBottom
             nb, timeout=budget_s, kernel_name=KERNEL, resources={"metadata": {"path": str(copy)}}
         )
         start = time.monotonic()
+        failure = None
         try:
             # The kernel's own stderr holds only ipykernel's start-up chatter: errors
             # come back through the protocol as CellExecutionError.
             client.execute(stderr=subprocess.DEVNULL)
         except CellTimeoutError:
-            seconds = time.monotonic() - start
-            return TopToBottom(seconds, _over_budget(budget_s, seconds))
+            failure = ""  # over budget: worded below, with the time it took
         except CellExecutionError as error:
-            seconds = time.monotonic() - start
-            return TopToBottom(seconds, f"the solution stops with an error: {_summary(error)}")
+            failure = f"the solution stops with an error: {_summary(error)}"
         except DeadKernelError:
-            seconds = time.monotonic() - start
-            return TopToBottom(seconds, "the kernel died while running the solution (memory?)")
+            failure = "the kernel died while running the solution (memory?)"
         seconds = time.monotonic() - start
-    if seconds > budget_s:
-        return TopToBottom(seconds, _over_budget(budget_s, seconds))
-    return TopToBottom(seconds)
+    if failure == "" or (failure is None and seconds > budget_s):
+        failure = _over_budget(budget_s, seconds)
+    return TopToBottom(seconds, failure)
 
 
 def _over_budget(budget_s: int, seconds: float) -> str:

@@ -3,10 +3,11 @@
 The grader's own proofs (``autograder.instructor.release``) run the notebooks in the
 sandbox, where the reference library is replaced by stubs, so a demonstration or widget
 cell that uses the references cannot show its result there. This test runs each source
-notebook the way a student runs the released one: in a fresh ``python3`` kernel started
-by nbclient, in a folder holding the notebook, its visible check files (written for a
-fixed seed, as the release writes them) and its specs file (which ``check_hidden``
-needs outside the grader). Every cell must run without an error, widgets included.
+notebook the way a student runs the released one, with the release's own top-to-bottom
+proof (:func:`run_top_to_bottom`): a fresh ``python3`` kernel, in a folder holding the
+notebook, its visible check files (written for a fixed seed, as the release writes them)
+and its specs file (which ``check_hidden`` needs outside the grader). Every cell must run
+without an error, widgets included.
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
+from autograder.instructor.top_to_bottom import run_top_to_bottom
 from autograder.specs import load_specs
 from autograder.specs.cases import write_release_checks
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "solutions").glob("*/*.ipynb"))
 SEED = 20261123
-CELL_TIMEOUT_S = 300  # generous: a guard against a hung kernel, not a speed requirement
+RUN_TIMEOUT_S = 300  # generous: a guard against a hung kernel, not a speed requirement
 
 
 def _specs_path(notebook: Path) -> Path:
@@ -44,22 +43,5 @@ def test_solution_notebook_runs_top_to_bottom(notebook: Path, tmp_path: Path) ->
     shutil.copy(notebook, tmp_path)
     specs = shutil.copy(_specs_path(notebook), tmp_path)
     write_release_checks(load_specs(specs), tmp_path, SEED)
-    nb = nbformat.read(tmp_path / notebook.name, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT_S,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        pytest.fail(f"{notebook.relative_to(REPO)} stopped with an error:\n{error}")
-    errors = [
-        (cell.get("id"), output.get("ename"))
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-        if output.get("output_type") == "error"
-    ]
-    assert errors == [], f"{notebook.name}: cells with errors: {errors}"
+    run = run_top_to_bottom(tmp_path, notebook.stem, budget_s=RUN_TIMEOUT_S)
+    assert run.failure is None, f"{notebook.relative_to(REPO)}: {run.failure}"
