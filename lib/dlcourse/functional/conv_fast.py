@@ -212,9 +212,7 @@ def conv_backward_fast(
     db = dout.sum(axis=(0, 2, 3))
     if _is_depthwise(geo):
         dx, dw = _depthwise_backward(dout, x, w, geo)
-    elif _full_conv_pad(geo) is not None and geo.w_shape[0] <= geo.x_shape[1]:
-        # Route by the size of the matrix each way builds per column: F * HH * WW rows
-        # (dout's im2col) here against C * HH * WW (dcols) below.
+    elif _full_conv_pad(geo) is not None:
         _, dw = _im2col_backward(dout, x, w, geo, need_dx=False)
         dx = _dx_as_convolution(dout, w, geo)
     else:
@@ -223,14 +221,16 @@ def conv_backward_fast(
 
 
 def _full_conv_pad(geo: ConvGeometry) -> tuple[int, int] | None:
-    """The padding of the "full" convolution that gives dx, where that route applies.
+    """The padding of the "full" convolution that gives dx, where that route is taken.
 
     With stride 1, input position i receives dout[i - d*u + p] * w[u] for every tap u:
     a convolution of dout, padded by ``d * (k - 1) - p``, with the flipped kernels. It
-    applies when that padding is not negative (None otherwise, or for strides above 1,
-    whose gradient would need zeros inserted between the rows of dout).
+    applies when that padding is not negative, and not for strides above 1 (whose
+    gradient would need zeros inserted between the rows of dout). It pays only with no
+    more filters than channels: it builds F * HH * WW rows per column (dout's im2col)
+    where col2im's route builds C * HH * WW. None when col2im's route is taken.
     """
-    if geo.stride != (1, 1):
+    if geo.stride != (1, 1) or geo.w_shape[0] > geo.x_shape[1]:
         return None
     _, _, kh, kw = geo.w_shape
     (ph, pw), (dh, dw) = geo.pad, geo.dilation
