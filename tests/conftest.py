@@ -1,4 +1,9 @@
-"""Shared pytest configuration: hypothesis profiles, RNG isolation, device parameter."""
+"""Shared pytest configuration: hypothesis profiles, RNG isolation, the device axis.
+
+The device is a real test axis: a test that takes the ``device`` fixture runs once on
+the CPU and once on CUDA; the CUDA case carries the ``gpu`` marker and is skipped, with
+the reason, where no CUDA device exists (CI has none; GPU runners have one).
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,12 @@ def _isolate_global_rng():
     np.random.set_state(state)  # noqa: NPY002
     if torch_state is not None:
         torch.random.set_rng_state(torch_state)
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def device(request) -> str:
+    """The device a torch test runs on: ``"cpu"``, and ``"cuda"`` where one exists."""
+    return request.param
 
 
 def _cuda_available() -> bool:
