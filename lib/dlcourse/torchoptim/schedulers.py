@@ -175,18 +175,22 @@ class CosineWarmRestartsLR(ScheduleLR):
 
 
 class _GroupLR:
-    """The ``lr`` of one parameter group, seen as the attribute the NumPy drivers write."""
+    """The ``lr`` of one parameter group, seen as the attribute the NumPy drivers write.
 
-    def __init__(self, group: dict[str, Any]) -> None:
-        self.group = group
+    It looks the group up on every access: ``optimizer.load_state_dict`` replaces the
+    group dicts, and a reference to the old dict would go on writing into nothing.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, index: int) -> None:
+        self.optimizer, self.index = optimizer, index
 
     @property
     def lr(self) -> float:
-        return float(self.group["lr"])
+        return float(self.optimizer.param_groups[self.index]["lr"])
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self.group["lr"] = value
+        self.optimizer.param_groups[self.index]["lr"] = value
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -219,9 +223,17 @@ class ReduceLROnPlateau(LRScheduler):
             )
         self._trackers = [
             np_schedules.ReduceLROnPlateau(
-                _GroupLR(g), mode, factor, patience, threshold, threshold_mode, cooldown, m, eps
+                _GroupLR(optimizer, i),
+                mode,
+                factor,
+                patience,
+                threshold,
+                threshold_mode,
+                cooldown,
+                m,
+                eps,
             )
-            for g, m in zip(groups, min_lrs, strict=True)
+            for i, m in enumerate(min_lrs)
         ]
         super().__init__(optimizer, last_epoch=-1)
 
