@@ -64,4 +64,7 @@ class History:
             raise ValueError(
                 f"a saved history has unknown keys {unknown}; expected {sorted(known)}"
             )
-        return cls(**{k: list(v) if isinstance(v, list) else v for k, v in saved.items()})
+        kwargs: dict[str, Any] = {
+            k: list(v) if isinstance(v, list) else v for k, v in saved.items()
+        }
+        return cls(**kwargs)

@@ -99,7 +99,8 @@ class Trainer:
         # .to() swaps each parameter's data in place, so the optimizer's references hold.
         self.model = model.to(self.device)
         if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+            # Module.to accepts memory_format (torch's stubs do not list it).
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.scheduler = scheduler
@@ -250,9 +251,8 @@ class Trainer:
         x_train, y_train = self._split(x_train, y_train, "train")
         if (x_val is None) != (y_val is None):
             raise ValueError("give both x_val and y_val, or neither")
-        has_val = x_val is not None and y_val is not None
-        if has_val:
-            x_val, y_val = self._split(x_val, y_val, "val")
+        val = None if x_val is None or y_val is None else self._split(x_val, y_val, "val")
+        has_val = val is not None
         if self.patience is not None and not has_val:
             raise ValueError("early stopping (patience) needs a validation set")
         n = len(y_train)
@@ -276,8 +276,8 @@ class Trainer:
                 _, train_acc = self.evaluate(x_train[train_eval_idx], y_train[train_eval_idx])
                 hist.train_acc.append(train_acc)
                 metric = train_acc if self.monitor == "val_acc" else hist.train_loss[-1]
-                if has_val:
-                    val_loss, val_acc = self.evaluate(x_val, y_val)
+                if val is not None:
+                    val_loss, val_acc = self.evaluate(*val)
                     hist.val_loss.append(val_loss)
                     hist.val_acc.append(val_acc)
                     metric = val_acc if self.monitor == "val_acc" else val_loss
