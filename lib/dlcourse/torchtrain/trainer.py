@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dlcourse.torchoptim.schedulers import ReduceLROnPlateau
 from dlcourse.torchtrain.checkpoint import load_checkpoint, save_checkpoint
 from dlcourse.torchtrain.devices import resolve_amp, resolve_channels_last, resolve_device
 from dlcourse.torchtrain.history import MONITORS, History
@@ -55,8 +56,6 @@ def _whole(value: int, name: str, minimum: int = 1) -> int:
 
 def _needs_metric(scheduler: Any) -> bool:
     """Whether ``scheduler.step`` takes the epoch's metric (a plateau scheduler)."""
-    from dlcourse.torchoptim.schedulers import ReduceLROnPlateau
-
     plateaus = (torch.optim.lr_scheduler.ReduceLROnPlateau, ReduceLROnPlateau)
     return isinstance(scheduler, plateaus)
 
@@ -96,11 +95,6 @@ class Trainer:
         self.device = resolve_device(device)
         self.amp = resolve_amp(amp, self.device, model)
         self.channels_last = resolve_channels_last(channels_last, self.device)
-        # .to() swaps each parameter's data in place, so the optimizer's references hold.
-        self.model = model.to(self.device)
-        if self.channels_last:
-            # Module.to accepts memory_format (torch's stubs do not list it).
-            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.scheduler = scheduler
@@ -125,6 +119,12 @@ class Trainer:
         self.epochs_without_improvement = 0
         dtypes = [p.dtype for p in model.parameters() if p.is_floating_point()]
         self.dtype = dtypes[0] if dtypes else torch.get_default_dtype()
+        # Moved last, once every argument is known to be valid. .to() swaps each
+        # parameter's data in place, so the optimizer's references still hold.
+        self.model = model.to(self.device)
+        if self.channels_last:
+            # Module.to accepts memory_format (torch's stubs do not list it).
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     # ------------------------------------------------------------------ data
 

@@ -297,3 +297,12 @@ def test_a_diverging_run_stops_and_says_so(device: str) -> None:
         model[1].weight.fill_(float("nan"))
     hist = fit(model, SGD(model.parameters()), x, y, device=device, progress=False)
     assert hist.diverged and hist.num_epochs == 0 and len(hist.loss) == 1
+
+
+def test_the_progress_bar_shows_and_can_be_turned_off(device: str, capsys) -> None:
+    x, y = blobs(20, 1)
+    for progress in (True, False):
+        model = mlp(0)
+        fit(model, SGD(model.parameters()), x, y, device=device, num_epochs=1, progress=progress)
+        err = capsys.readouterr().err
+        assert ("1/1" in err and "loss=" in err) == progress, err
