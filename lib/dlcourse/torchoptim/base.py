@@ -33,6 +33,10 @@ State = dict[str, Any]
 Group = dict[str, Any]
 
 
+def _check_weight_decay(value: float) -> float:
+    return _check_nonnegative(value, "weight_decay")
+
+
 class RuleOptimizer(torch.optim.Optimizer):
     """A :class:`torch.optim.Optimizer` whose subclasses write only their per-parameter rule.
 
@@ -47,8 +51,15 @@ class RuleOptimizer(torch.optim.Optimizer):
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         defaults = dict(defaults)
         defaults["lr"] = _check_lr(defaults["lr"])
-        defaults["weight_decay"] = _check_nonnegative(defaults["weight_decay"], "weight_decay")
+        defaults["weight_decay"] = _check_weight_decay(defaults["weight_decay"])
         super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group; its own ``lr`` and ``weight_decay``, if given, are validated too."""
+        for key, check in (("lr", _check_lr), ("weight_decay", _check_weight_decay)):
+            if key in param_group:
+                param_group[key] = check(param_group[key])
+        super().add_param_group(param_group)
 
     def _init_state(self, p: torch.Tensor, state: State, group: Group) -> None:
         """Create the running tensors of parameter ``p`` (shape of ``p``) in ``state``."""

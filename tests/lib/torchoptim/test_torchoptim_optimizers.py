@@ -194,6 +194,8 @@ def test_closure_loss_is_returned(device: str) -> None:
         (lambda p: AdamW(p, weight_decay=-1.0), "weight_decay"),
         (lambda p: RMSProp(p, eps=0.0), "eps"),
         (lambda p: AdaGrad(p, lr_decay=-0.1), "lr_decay"),
+        (lambda p: SGD([{"params": p, "lr": float("nan")}]), "lr"),
+        (lambda p: Adam([{"params": p, "weight_decay": -0.5}]), "weight_decay"),
     ],
 )
 def test_bad_hyperparameters_raise_a_value_error_naming_them(
