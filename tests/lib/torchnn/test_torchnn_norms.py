@@ -98,18 +98,18 @@ def test_groupnorm_agrees_with_numpy_reference():
 
 
 @pytest.mark.parametrize(
-    "module",
+    "make",
     [
-        GroupNorm(2, 4, dtype=DT),
-        LayerNorm((4, 3), dtype=DT),
-        InstanceNorm2d(4, affine=True, dtype=DT),
+        lambda: GroupNorm(2, 4, dtype=DT),
+        lambda: LayerNorm((4, 3), dtype=DT),
+        lambda: InstanceNorm2d(4, affine=True, dtype=DT),
     ],
     ids=["group", "layer", "instance"],
 )
-def test_norms_pass_gradcheck(device, module):
+def test_norms_pass_gradcheck(device, make):
     """Do finite differences confirm the gradients of x and the affine parameters?"""
     torch.manual_seed(4)
-    module = module.to(device)
+    module = make().to(device)
     _randomize(module)
     x = torch.randn(2, 4, 4, 3, dtype=DT, device=device, requires_grad=True)
     names = [name for name, _ in module.named_parameters()]
