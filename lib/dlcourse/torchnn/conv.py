@@ -25,6 +25,7 @@ import torch.nn.functional as F  # noqa: N812 - torch's own convention
 from torch import Tensor, nn
 
 from dlcourse.convarith import as_pair, conv_output_shape
+from dlcourse.torchnn.init import fan_in_and_fan_out, kaiming_uniform_
 
 __all__ = ["Conv2d", "conv2d_unfold"]
 
@@ -135,15 +136,15 @@ class Conv2d(nn.Module):
 
         torch calls this Kaiming uniform with ``a = sqrt(5)``: the gain
         ``sqrt(2 / (1 + 5))`` times ``sqrt(3 / fan_in)`` is ``1 / sqrt(fan_in)``, with
-        ``fan_in = C // groups * KH * KW``. Same bounds and draw order as torch, so the
-        same seed gives the same parameters.
+        ``fan_in = C // groups * KH * KW``. The weight's bound is computed through the
+        gain, as torch does, because the rounded results differ in the last bit for
+        some fans; same bounds and draw order as torch, so one seed gives its parameters.
         """
-        fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
-        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        with torch.no_grad():
-            self.weight.uniform_(-bound, bound)
-            if self.bias is not None:
-                self.bias.uniform_(-bound, bound)
+        kaiming_uniform_(self.weight, nonlinearity="leaky_relu", negative_slope=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = fan_in_and_fan_out(self.weight)
+            with torch.no_grad():
+                self.bias.uniform_(-1.0 / math.sqrt(fan_in), 1.0 / math.sqrt(fan_in))
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, C, H, W)`` -> ``(N, F, OH, OW)``."""

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - torch's own convention
 from torch import Tensor, nn
 
+from dlcourse.torchnn.init import kaiming_uniform_
+
 __all__ = ["DropConnectLinear", "Dropout", "StochasticDepth", "keep_mask"]
 
 
@@ -59,7 +61,8 @@ class Dropout(nn.Module):
         if not self.training:
             return x if self.inverted else x * (1.0 - self.p)
         mask = keep_mask(x, tuple(x.shape), self.p)
-        return x * mask / (1.0 - self.p) if self.inverted else x * mask
+        # Scaling the mask before the product rounds as torch does (equal bits, same seed).
+        return x * (mask / (1.0 - self.p)) if self.inverted else x * mask
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inverted={self.inverted}"
@@ -111,11 +114,15 @@ class DropConnectLinear(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """``nn.Linear``'s default: weight then bias uniform in ``+-1/sqrt(in_features)``."""
-        bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        with torch.no_grad():
-            self.weight.uniform_(-bound, bound)
-            if self.bias is not None:
+        """``nn.Linear``'s default: weight then bias uniform in ``+-1/sqrt(in_features)``.
+
+        As :meth:`dlcourse.torchnn.Conv2d.reset_parameters`: the weight's bound through
+        Kaiming uniform with ``a = sqrt(5)``, bit for bit torch's draws under one seed.
+        """
+        kaiming_uniform_(self.weight, nonlinearity="leaky_relu", negative_slope=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features)
+            with torch.no_grad():
                 self.bias.uniform_(-bound, bound)
 
     def effective_weight(self, mask: Tensor | None = None) -> Tensor:
