@@ -131,7 +131,10 @@ def xavier_uniform_(
 ) -> Tensor:
     """Glorot uniform on ``[-a, a]``, ``a = gain * sqrt(6 / (fan_in + fan_out))``, in place."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
-    return _uniform(tensor, gain * math.sqrt(6.0 / (fan_in + fan_out)), generator)
+    # sqrt(3) * std rather than sqrt(6 / ...): equal in exact arithmetic, and this rounding
+    # is torch's, so one seed gives torch's bits.
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return _uniform(tensor, math.sqrt(3.0) * std, generator)
 
 
 def kaiming_normal_(
