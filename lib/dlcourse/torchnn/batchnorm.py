@@ -45,6 +45,11 @@ class _BatchNorm(nn.Module):
     """
 
     _layouts: tuple[str, ...] = ()  # the accepted input layouts, for error messages
+    weight: nn.Parameter | None
+    bias: nn.Parameter | None
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
 
     def __init__(
         self,
@@ -68,16 +73,19 @@ class _BatchNorm(nn.Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        factory = {"device": device, "dtype": dtype}
         if affine:
-            self.weight = nn.Parameter(torch.ones(num_features, **factory))
-            self.bias = nn.Parameter(torch.zeros(num_features, **factory))
+            self.weight = nn.Parameter(torch.ones(num_features, device=device, dtype=dtype))
+            self.bias = nn.Parameter(torch.zeros(num_features, device=device, dtype=dtype))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", torch.zeros(num_features, **factory))
-            self.register_buffer("running_var", torch.ones(num_features, **factory))
+            self.register_buffer(
+                "running_mean", torch.zeros(num_features, device=device, dtype=dtype)
+            )
+            self.register_buffer(
+                "running_var", torch.ones(num_features, device=device, dtype=dtype)
+            )
             self.register_buffer(
                 "num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device)
             )
@@ -88,7 +96,8 @@ class _BatchNorm(nn.Module):
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batch seen."""
-        if self.track_running_stats:
+        if self.running_mean is not None:
+            assert self.running_var is not None and self.num_batches_tracked is not None
             self.running_mean.zero_()
             self.running_var.fill_(1)
             self.num_batches_tracked.zero_()
@@ -103,6 +112,8 @@ class _BatchNorm(nn.Module):
 
     def _update_running(self, mean: Tensor, var: Tensor, count: int) -> None:
         """Fold one batch's statistics into the running averages, in place."""
+        assert self.running_mean is not None and self.running_var is not None
+        assert self.num_batches_tracked is not None
         self.num_batches_tracked.add_(1)
         if self.momentum is None:
             factor = 1.0 / float(self.num_batches_tracked.item())
@@ -132,9 +143,10 @@ class _BatchNorm(nn.Module):
                 with torch.no_grad():
                     self._update_running(mean.detach(), var.detach(), count)
         else:
+            assert self.running_mean is not None and self.running_var is not None
             mean, var = self.running_mean, self.running_var
         xhat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
-        if self.affine:
+        if self.weight is not None and self.bias is not None:
             return xhat * self.weight.reshape(shape) + self.bias.reshape(shape)
         return xhat
 

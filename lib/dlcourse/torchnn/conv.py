@@ -121,12 +121,14 @@ class Conv2d(nn.Module):
         self.padding = as_pair(padding, "padding", minimum=0)
         self.dilation = as_pair(dilation, "dilation")
         self.groups = groups
-        factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(
-            torch.empty(out_channels, in_channels // groups, *self.kernel_size, **factory)
+            torch.empty(
+                out_channels, in_channels // groups, *self.kernel_size, device=device, dtype=dtype
+            )
         )
+        self.bias: nn.Parameter | None
         if bias:
-            self.bias = nn.Parameter(torch.empty(out_channels, **factory))
+            self.bias = nn.Parameter(torch.empty(out_channels, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

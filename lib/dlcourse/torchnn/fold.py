@@ -23,6 +23,7 @@ Convolutions are ``nn.Conv2d`` or :class:`dlcourse.torchnn.Conv2d`; batch norms 
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import torch
 from torch import nn
@@ -34,6 +35,8 @@ __all__ = ["fold_batchnorm", "fold_conv_batchnorm"]
 
 _CONVS = (nn.Conv2d, Conv2d)
 _NORMS = (nn.BatchNorm2d, BatchNorm2d)
+AnyConv2d = nn.Conv2d | Conv2d
+AnyBatchNorm2d = nn.BatchNorm2d | BatchNorm2d
 
 
 def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
@@ -58,9 +61,10 @@ def fold_conv_batchnorm(conv: nn.Module, norm: nn.Module) -> None:
             f"can fold a BatchNorm2d with running statistics over the convolution's F output "
             f"channels into a Conv2d, got {type(conv).__name__} and {type(norm).__name__}"
         )
+    conv, norm = cast(AnyConv2d, conv), cast(AnyBatchNorm2d, norm)
+    assert norm.running_mean is not None and norm.running_var is not None  # _foldable
     # The arithmetic in float64 whatever the model's dtype, then back to it.
-    var = norm.running_var.double()
-    scale = torch.rsqrt(var + norm.eps)
+    scale = torch.rsqrt(norm.running_var.double() + norm.eps)
     if norm.weight is not None:
         scale = norm.weight.double() * scale
     shift = -norm.running_mean.double() * scale

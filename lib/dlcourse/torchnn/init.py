@@ -27,7 +27,6 @@ twice and duplicate its keys in the state dict.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Literal
 
 import torch
@@ -177,17 +176,10 @@ def lecun_uniform_(tensor: Tensor, generator: torch.Generator | None = None) -> 
 # --------------------------------------------------------------------------- whole models
 
 
-def _weighted_layers(model: nn.Module) -> Iterator[nn.Module]:
-    """Every linear or convolution layer: a 2-D or higher ``weight`` next to an optional bias.
-
-    Recognized by what it holds, not by its class, so the course's own modules
-    (:class:`~dlcourse.torchnn.Conv2d`, :class:`~dlcourse.torchnn.DropConnectLinear`)
-    count as well as torch's.
-    """
-    for module in model.modules():
-        weight = getattr(module, "weight", None)
-        if isinstance(weight, nn.Parameter) and weight.ndim >= 2:
-            yield module
+def _parameter(module: nn.Module, name: str) -> nn.Parameter | None:
+    """``module``'s own parameter ``name`` (``weight``, ``bias``), or None."""
+    value = module._parameters.get(name)
+    return value if isinstance(value, nn.Parameter) else None
 
 
 # torch's norms (batch and instance norm share _NormBase) and the course's own.
@@ -235,29 +227,29 @@ def init_model(
 ) -> nn.Module:
     """Initialize every layer of ``model`` in place; return ``model``.
 
-    Linear and convolution weights get ``scheme`` (one of :data:`SCHEMES`; ``"small"``
-    is Gaussian with std 0.01; Xavier uses ``nonlinearity``'s gain, Kaiming its gain with
-    ``fan_in``), their biases zero. Normalization layers with parameters get
-    ``weight = 1``, ``bias = 0``. Layers are visited in ``model.modules()`` order, so
-    one generator seed gives one set of weights.
+    Linear and convolution layers, recognized by what they hold (a ``weight`` of 2 or
+    more dimensions, so the course's own modules count as well as torch's), get
+    ``scheme`` on the weight (one of :data:`SCHEMES`; ``"small"`` is Gaussian with std
+    0.01; Xavier uses ``nonlinearity``'s gain, Kaiming its gain with ``fan_in``) and a
+    zero bias. Normalization layers get ``weight = 1``, ``bias = 0`` (a layer norm's
+    weight may have several dimensions: it is still a scale). Layers are visited in
+    ``model.modules()`` order, so one generator seed gives one set of weights.
     """
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     calculate_gain(nonlinearity)  # refuses an unknown nonlinearity before anything changes
     for module in model.modules():
+        weight, bias = _parameter(module, "weight"), _parameter(module, "bias")
         if _is_norm(module):
             with torch.no_grad():
-                if getattr(module, "weight", None) is not None:
-                    module.weight.fill_(1.0)
-                if getattr(module, "bias", None) is not None:
-                    module.bias.zero_()
-    for module in _weighted_layers(model):
-        if _is_norm(module):
-            continue  # a LayerNorm over (C, H, W) has a 3-D weight, but it is a scale
-        _init_weight(module.weight, scheme, nonlinearity, generator)
-        bias = getattr(module, "bias", None)
-        if isinstance(bias, nn.Parameter):
-            zeros_(bias)
+                if weight is not None:
+                    weight.fill_(1.0)
+                if bias is not None:
+                    bias.zero_()
+        elif weight is not None and weight.ndim >= 2:
+            _init_weight(weight, scheme, nonlinearity, generator)
+            if bias is not None:
+                zeros_(bias)
     return model
 
 

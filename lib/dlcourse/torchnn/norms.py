@@ -52,9 +52,14 @@ def group_standardize(x: Tensor, num_groups: int, eps: float) -> Tensor:
     return ((groups - mean) / torch.sqrt(var + eps)).reshape(x.shape)
 
 
-def _affine_params(module: nn.Module, shape: tuple[int, ...], factory: dict) -> None:
-    module.weight = nn.Parameter(torch.ones(shape, **factory))
-    module.bias = nn.Parameter(torch.zeros(shape, **factory))
+def _affine_params(
+    shape: tuple[int, ...], device: torch.device | str | None, dtype: torch.dtype | None
+) -> tuple[nn.Parameter, nn.Parameter]:
+    """``weight`` of ones and ``bias`` of zeros, both of ``shape``."""
+    return (
+        nn.Parameter(torch.ones(shape, device=device, dtype=dtype)),
+        nn.Parameter(torch.zeros(shape, device=device, dtype=dtype)),
+    )
 
 
 class GroupNorm(nn.Module):
@@ -66,6 +71,9 @@ class GroupNorm(nn.Module):
         eps: added to the variance.
         affine: learn per-channel ``weight`` (1) and ``bias`` (0), shape ``(C,)``.
     """
+
+    weight: nn.Parameter | None
+    bias: nn.Parameter | None
 
     def __init__(
         self,
@@ -87,7 +95,7 @@ class GroupNorm(nn.Module):
         self.eps = _check_eps(eps)
         self.affine = affine
         if affine:
-            _affine_params(self, (num_channels,), {"device": device, "dtype": dtype})
+            self.weight, self.bias = _affine_params((num_channels,), device, dtype)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -102,7 +110,7 @@ class GroupNorm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
         xhat = group_standardize(x, self.num_groups, self.eps)
-        if self.weight is None:
+        if self.weight is None or self.bias is None:
             return xhat
         shape = [1, self.num_channels] + [1] * (x.ndim - 2)
         return xhat * self.weight.reshape(shape) + self.bias.reshape(shape)
@@ -154,6 +162,9 @@ class LayerNorm(nn.Module):
     Shapes: input ``(*, *normalized_shape)``, output the same.
     """
 
+    weight: nn.Parameter | None
+    bias: nn.Parameter | None
+
     def __init__(
         self,
         normalized_shape: int | Sequence[int],
@@ -173,9 +184,8 @@ class LayerNorm(nn.Module):
             )
         self.eps = _check_eps(eps)
         self.elementwise_affine = elementwise_affine
-        factory = {"device": device, "dtype": dtype}
         if elementwise_affine:
-            _affine_params(self, self.normalized_shape, factory)
+            self.weight, self.bias = _affine_params(self.normalized_shape, device, dtype)
             if not bias:
                 self.register_parameter("bias", None)
         else:
