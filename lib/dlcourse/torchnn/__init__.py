@@ -22,6 +22,7 @@ from dlcourse.torchnn.dropout import DropConnectLinear, Dropout, StochasticDepth
 from dlcourse.torchnn.fold import fold_batchnorm, fold_conv_batchnorm
 from dlcourse.torchnn.init import (
     SCHEMES,
+    constant_,
     fan_in_and_fan_out,
     init_model,
     kaiming_normal_,
@@ -58,6 +59,7 @@ __all__ = [
     "Mixup",
     "MixupBatch",
     "StochasticDepth",
+    "constant_",
     "conv2d_unfold",
     "cutout",
     "fan_in_and_fan_out",

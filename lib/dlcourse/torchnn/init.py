@@ -38,6 +38,7 @@ from dlcourse.torchnn.norms import GroupNorm, LayerNorm
 
 __all__ = [
     "SCHEMES",
+    "constant_",
     "fan_in_and_fan_out",
     "init_model",
     "kaiming_normal_",
@@ -108,6 +109,12 @@ def zeros_(tensor: Tensor) -> Tensor:
     """All zeros, in place: right for biases, wrong for weights (no symmetry breaking)."""
     with torch.no_grad():
         return tensor.zero_()
+
+
+def constant_(tensor: Tensor, value: float) -> Tensor:
+    """Every entry ``value``, in place (e.g. a norm's ``weight = 1``)."""
+    with torch.no_grad():
+        return tensor.fill_(value)
 
 
 def normal_(tensor: Tensor, std: float = 0.01, generator: torch.Generator | None = None) -> Tensor:
@@ -241,11 +248,10 @@ def init_model(
     for module in model.modules():
         weight, bias = _parameter(module, "weight"), _parameter(module, "bias")
         if _is_norm(module):
-            with torch.no_grad():
-                if weight is not None:
-                    weight.fill_(1.0)
-                if bias is not None:
-                    bias.zero_()
+            if weight is not None:
+                constant_(weight, 1.0)
+            if bias is not None:
+                zeros_(bias)
         elif weight is not None and weight.ndim >= 2:
             _init_weight(weight, scheme, nonlinearity, generator)
             if bias is not None:

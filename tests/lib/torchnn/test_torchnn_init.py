@@ -20,6 +20,7 @@ from dlcourse.torchnn import (
     Conv2d,
     DropConnectLinear,
     LayerNorm,
+    constant_,
     fan_in_and_fan_out,
     init_model,
     kaiming_normal_,
@@ -75,6 +76,7 @@ PAIRS = [
     (lecun_normal_, lambda t: nn.init.kaiming_normal_(t, nonlinearity="linear"), {}),
     (lecun_uniform_, lambda t: nn.init.kaiming_uniform_(t, nonlinearity="linear"), {}),
     (zeros_, nn.init.zeros_, {}),
+    (lambda t: constant_(t, 0.3), lambda t: nn.init.constant_(t, 0.3), {}),
 ]
 PAIR_IDS = [
     "normal",
@@ -87,6 +89,7 @@ PAIR_IDS = [
     "lecun_normal",
     "lecun_uniform",
     "zeros",
+    "constant",
 ]
 
 
