@@ -192,14 +192,13 @@ def test_vgg_sizes_halve_at_each_pool_from_224_to_7():
     assert pooled == [112, 56, 28, 14, 7]
 
 
-@pytest.mark.parametrize("config", ["A", "C"])
-def test_cifar_variant_trains_a_step_on_the_device(device, config):
+def test_cifar_variant_trains_a_step_on_the_device(device):
     torch.manual_seed(0)
-    model = vgg.vgg_cifar(config=config, num_classes=10).to(device)
-    x = torch.randn(4, 3, 32, 32, device=device)
-    y = torch.tensor([0, 1, 2, 3], device=device)
+    model = vgg.vgg_cifar(config="A", num_classes=10).to(device)
+    x = torch.randn(2, 3, 32, 32, device=device)
+    y = torch.tensor([0, 3], device=device)
     scores = model(x)
-    assert scores.shape == (4, 10)
+    assert scores.shape == (2, 10)
     loss = nn.functional.cross_entropy(scores, y)
     loss.backward()
     grads = [p.grad for p in model.parameters()]
