@@ -42,7 +42,9 @@ def bilinear_kernel(factor: int) -> torch.Tensor:
     (padding ``factor // 2``) interpolates bilinearly: the outer product of a tent."""
     size = 2 * factor
     center = factor - 0.5  # between the two middle taps: the kernel size is even
-    taps = 1 - (torch.arange(size, dtype=torch.float64) - center).abs() / factor
+    # Made on the CPU, whatever the default device: the kernel is a constant, and arange on
+    # the meta device would cost seconds of one-time setup for nothing.
+    taps = 1 - (torch.arange(size, dtype=torch.float64, device="cpu") - center).abs() / factor
     return torch.outer(taps, taps).to(torch.get_default_dtype())
 
 
