@@ -21,6 +21,7 @@ at zero so training begins from FCN-32s' predictions. One departure: the paper p
 by 100 and crops the output, so that its unpadded 7x7 fc6 works on small maps; here fc6 is
 padded by 3, which keeps the map size and makes the crop unnecessary. ``head_channels``
 (4096 in the paper) may be lowered to make the network small enough for a CPU.
+:func:`convolutionalize_` starts an FCN from a trained VGG-16, as the paper does.
 """
 
 from __future__ import annotations
@@ -146,6 +147,33 @@ class FCN(nn.Module):
         if self.upscore_pool4 is not None and self.score_pool3 is not None:
             scores = self.upscore_pool4(scores) + self.score_pool3(pool3)  # (N, K, H/8, W/8)
         return self.upscore_final(scores)  # (N, num_classes, H, W)
+
+
+def convolutionalize_(model: FCN, vgg: nn.Module) -> FCN:
+    """Give ``model`` the weights of a trained VGG-16 (``dlcourse.models.vgg16()`` or
+    torchvision's): the conv stack as it is, and fc6/fc7 reshaped into the 7x7 and 1x1
+    convolutions that compute the same sums at every position (section 3.1 of the paper).
+
+    The reshaped tensors are views of the source's, so no copy of the 120M weights is made.
+    ``model`` needs ``head_channels=4096``. Returns ``model``.
+    """
+    fc6, fc7 = vgg.get_submodule("classifier.0"), vgg.get_submodule("classifier.3")
+    if not (isinstance(fc6, nn.Linear) and isinstance(fc7, nn.Linear)):
+        raise ValueError("vgg must be a VGG-16 with Linear layers at classifier.0 and .3")
+    if fc6.in_features != 512 * 7 * 7 or model.fc6.out_channels != fc6.out_features:
+        raise ValueError(
+            f"fc6 must map 512x7x7 to head_channels={model.fc6.out_channels} values, "
+            f"got a Linear({fc6.in_features}, {fc6.out_features})"
+        )
+    # The three stages, side by side, index their layers as VGG's ``features`` does.
+    stages = nn.Sequential(*model.to_pool3, *model.to_pool4, *model.to_pool5)
+    stages.load_state_dict(vgg.get_submodule("features").state_dict(), assign=True)
+    # Linear stores (out, in) with in = C*7*7 flattened in (C, H, W) order: the conv layout.
+    model.fc6.weight = nn.Parameter(fc6.weight.data.view(fc6.out_features, 512, 7, 7))
+    model.fc6.bias = nn.Parameter(fc6.bias.data)
+    model.fc7.weight = nn.Parameter(fc7.weight.data.view(fc7.out_features, fc7.in_features, 1, 1))
+    model.fc7.bias = nn.Parameter(fc7.bias.data)
+    return model
 
 
 @register_model()

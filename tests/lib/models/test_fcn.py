@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from _tv_oracle import float64_on_cpu
 from torch import nn
 
 from dlcourse.models.fcn import (
     BilinearUpsample,
+    convolutionalize_,
     fcn8s_vgg16,
     fcn16s_vgg16,
     fcn32s_vgg16,
@@ -103,3 +105,38 @@ def test_fcn8s_trains_a_step_on_the_device(device):
     nn.functional.cross_entropy(scores, target).backward()
     for p in (model.to_pool3[0].weight, model.upscore2.weight, model.score_pool3.weight):
         assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
+
+
+def test_convolutionalized_vgg16_computes_the_classifiers_sums_at_every_position():
+    """Paper, section 3.1: fc6 and fc7 "viewed as convolutions with kernels that cover
+    their entire input regions". On a 7x7 pool5 map, the centre of the padded 7x7 fc6 sees
+    exactly what VGG's fc6 sees, so the fc7 activations there equal VGG's."""
+    reference = float64_on_cpu(vgg16).eval()
+    with torch.device("meta"):
+        model = fcn32s_vgg16()
+    model = convolutionalize_(model, reference).eval()
+    assert model.fc6.weight.data_ptr() == reference.classifier[0].weight.data_ptr()  # a view
+    pool5 = torch.rand(
+        2, 512, 7, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(3)
+    )
+    with torch.no_grad():
+        expected = reference.classifier[:5](torch.flatten(pool5, 1))  # fc6, relu, drop, fc7, relu
+        # The centre output of the padded fc6 covers the whole 7x7 map: compute it alone.
+        assert model.fc6.padding == (3, 3)
+        centre = F.conv2d(pool5, model.fc6.weight, model.fc6.bias)  # (2, 4096, 1, 1)
+        h = model.relu(model.fc7(model.relu(centre)))
+        x = torch.randn(1, 3, 32, 32, dtype=torch.float64)
+        features_equal = torch.equal(
+            model.to_pool5(model.to_pool4(model.to_pool3(x))), reference.features(x)
+        )
+    assert expected.std() > 0
+    torch.testing.assert_close(h[:, :, 0, 0], expected, rtol=1e-12, atol=1e-12)
+    assert features_equal
+
+
+def test_convolutionalize_refuses_a_head_of_another_width():
+    with torch.device("meta"):
+        model = fcn32s_vgg16(head_channels=64)
+        reference = vgg16()
+    with pytest.raises(ValueError, match="head_channels=64"):
+        convolutionalize_(model, reference)
