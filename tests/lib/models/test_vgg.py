@@ -209,3 +209,14 @@ def test_cifar_variant_trains_a_step_on_the_device(device):
 def test_an_unknown_configuration_is_refused_by_name():
     with pytest.raises(ValueError, match="config must be one of"):
         vgg.vgg_cifar(config="F")  # type: ignore[arg-type]
+
+
+def test_cifar_variant_is_torchvisions_conv_stack_with_a_512_wide_head():
+    """Its conv stack is configuration A's (torchvision's vgg11_bn features); its head is
+    512 -> 512 -> 512 -> 10 in place of 25088 -> 4096 -> 4096 -> 1000."""
+    tv = import_torchvision()
+    ours = _meta(lambda: vgg.vgg_cifar(config="A", num_classes=10, batch_norm=True))
+    theirs = _meta(tv.models.vgg11_bn)
+    assert param_count(ours.features) == param_count(theirs.features)
+    head = (512 * 512 + 512) + (512 * 512 + 512) + (512 * 10 + 10)
+    assert param_count(ours) == param_count(theirs.features) + head
