@@ -4,6 +4,16 @@ Each architecture lives in its own module; importing this package registers ever
 function, so ``get_model(name)`` and ``list_models()`` see them all.
 """
 
+from dlcourse.models import (  # noqa: F401  (imported to register their factories)
+    densenet,
+    mobilenet_v1,
+    mobilenet_v2,
+    preact_resnet,
+    resnet,
+    senet,
+    unet,
+    wide_resnet,
+)
 from dlcourse.models.registry import get_model, list_models, register_model
 
 __all__ = ["get_model", "list_models", "register_model"]
