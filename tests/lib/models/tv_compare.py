@@ -8,9 +8,24 @@ compares the two networks' outputs in float64, eval mode.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 from torchvision_oracle import import_torchvision
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread: these inputs are tiny, and on a busy 2-core machine two
+    OpenMP threads contending for a core make a float64 forward ~10x slower, not faster."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def param_count(model: nn.Module) -> int:
@@ -54,7 +69,7 @@ def assert_same_function(
     load_torchvision_weights(ours, theirs)
     ours.double().eval()
     x = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():
         expected = theirs(x)
         actual = ours(x)
     assert expected.abs().max() > 0
@@ -65,9 +80,10 @@ def smoke_forward_backward(model: nn.Module, x: torch.Tensor, out_shape: tuple[i
     """One training-mode forward and backward: the output shape, and finite gradients
     reaching every parameter."""
     model.train()
-    out = model(x)
-    assert tuple(out.shape) == out_shape
-    out.square().mean().backward()
+    with one_thread():
+        out = model(x)
+        assert tuple(out.shape) == out_shape
+        out.square().mean().backward()
     for name, p in model.named_parameters():
         assert p.grad is not None, f"{name} got no gradient"
         assert torch.isfinite(p.grad).all(), f"{name} has a non-finite gradient"
