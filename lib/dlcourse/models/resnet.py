@@ -80,7 +80,8 @@ class BasicBlock(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
+        out += identity  # in place: the norm's backward needs its input, not its output
+        return self.relu(out)
 
 
 class Bottleneck(nn.Module):
@@ -123,7 +124,8 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))  # (N, width, H, W)
         out = self.relu(self.bn2(self.conv2(out)))  # (N, width, H / s, W / s)
         out = self.bn3(self.conv3(out))  # (N, planes * 4, H / s, W / s)
-        return self.relu(out + identity)
+        out += identity
+        return self.relu(out)
 
 
 ResidualBlock = type[BasicBlock] | type[Bottleneck]

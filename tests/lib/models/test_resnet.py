@@ -8,6 +8,11 @@ in float64 (eval mode) after loading torchvision's randomly initialised ``state_
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -21,6 +26,8 @@ from tv_compare import (
 from dlcourse.models import get_model
 from dlcourse.models._layers import conv3x3
 from dlcourse.models.resnet import BasicBlock, Bottleneck, ResNet
+
+REPO = Path(__file__).resolve().parents[3]
 
 DEPTHS = [
     "resnet18",
@@ -151,3 +158,25 @@ def test_resnet_rejects_bad_configuration() -> None:
         ResNet(BasicBlock, [2, 2, 2])
     with pytest.raises(ValueError, match="BasicBlock supports groups=1"):
         BasicBlock(64, 64, groups=2)
+
+
+@pytest.mark.slow
+def test_resnet_benchmark_runs_and_writes_its_json(tmp_path: Path) -> None:
+    """Does ``benchmarks/bench_resnet.py --quick`` run, compare ours with torchvision on one
+    function (equal outputs), and write every figure with its target?"""
+    report_path = tmp_path / "bench_resnet.json"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_resnet.py"), "--quick",
+         "--json", str(report_path)],
+        capture_output=True, text=True, cwd=REPO, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "ratio" in result.stdout
+    report = json.loads(report_path.read_text())
+    assert report["meta"]["threads"] == 2
+    assert report["target"] == 1.05
+    (row,) = report["rows"]
+    assert row["device"] == "cpu"
+    assert row["max_abs_diff_eval_output"] < 1e-5
+    assert row["ours_images_per_s"] > 0 and row["torchvision_images_per_s"] > 0
+    assert row["meets_target"] == (row["ratio"] <= 1.05)
