@@ -24,7 +24,7 @@ Channels scale with ``width_mult``, rounded to multiples of 8; the last 1x1 keep
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -74,6 +74,12 @@ class InvertedResidual(nn.Module):
             nn.BatchNorm2d(out_channels),
         ]
         self.conv = nn.Sequential(*layers)
+
+    @property
+    def last_norm(self) -> nn.BatchNorm2d:
+        """The norm closing the branch (after the linear projection); zeroed, a block with a
+        shortcut is the identity."""
+        return cast(nn.BatchNorm2d, self.conv[-1])  # built last in __init__
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv(x)

@@ -20,7 +20,7 @@ output is smaller than the input (Fig. 1, channels for ``base_channels=64``)::
     head: conv1x1                      (N, num_classes, 388, 388)
 
 It has 23 convolutional layers (paper, Section 2) and, with 1 input channel and 2 classes,
-31,031,685 parameters (the paper states no count; this is Fig. 1's layers summed).
+31,030,658 parameters (the paper states no count; this is Fig. 1's layers summed).
 ``padding=True`` pads every 3x3 convolution: the output then has the input's size, which
 must be divisible by ``2**depth``. ``upsample="bilinear"`` replaces the 2x2 transposed
 convolution by bilinear upsampling and a 1x1 convolution that halves the channels.

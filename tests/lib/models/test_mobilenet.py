@@ -85,6 +85,18 @@ def test_inverted_residual_adds_only_where_the_shape_is_kept() -> None:
         InvertedResidual(16, 16, 3, 6)
 
 
+def test_zeroing_last_norm_makes_an_inverted_residual_the_identity() -> None:
+    """Is last_norm the norm after the linear projection, so that zeroing it leaves x?"""
+    torch.manual_seed(0)
+    block = InvertedResidual(16, 16, 1, 6).eval()
+    assert block.last_norm is block.conv[3]
+    x = torch.randn(2, 16, 8, 8)
+    with torch.no_grad():
+        assert not torch.equal(block(x), x)
+        block.last_norm.weight.zero_()
+        assert torch.equal(block(x), x)
+
+
 @pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v2"])
 def test_mobilenet_forward_backward_on_device(name: str, device: str) -> None:
     """Does a thin MobileNet run a training step on the device?"""

@@ -102,6 +102,22 @@ def test_zero_init_residual_makes_every_block_its_shortcut(block: type[nn.Module
             assert equal is expect_equal, f"{block.__name__}, zero_init_residual={zero}"
 
 
+@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def test_zero_init_residual_zeroes_the_norms_torchvision_zeroes(name: str) -> None:
+    """Does zero_init_residual zero exactly the norm weights torchvision's option zeroes?"""
+
+    def zeroed(model: nn.Module) -> list[str]:
+        return sorted(
+            key
+            for key, value in model.state_dict().items()
+            if key.endswith("weight") and value.dim() == 1 and not value.any()
+        )
+
+    ours = zeroed(get_model(name, zero_init_residual=True))
+    assert ours == zeroed(torchvision_model(name, zero_init_residual=True))
+    assert len(ours) == (8 if name == "resnet18" else 16)
+
+
 def test_last_norm_is_not_a_second_state_dict_entry() -> None:
     """Is last_norm an alias (a property), so state_dict keys stay torchvision's?"""
     model = get_model("resnet18")
