@@ -40,7 +40,7 @@ from collections.abc import Callable  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
-from torchvision_oracle import import_torchvision  # noqa: E402
+from torchvision_oracle import import_torchvision  # type: ignore[import-not-found]  # noqa: E402
 
 from dlcourse.models import get_model  # noqa: E402
 from dlcourse.models._layers import conv3x3  # noqa: E402
@@ -88,8 +88,9 @@ def bench_row(
     x = torch.randn(batch_size, 3, 32, 32, generator=generator)
     y = torch.randint(0, NUM_CLASSES, (batch_size,), generator=generator)
     x, y = x.to(device).contiguous(memory_format=memory_format), y.to(device)
-    ours.to(device, memory_format=memory_format).train()
-    theirs.to(device, memory_format=memory_format).train()
+    for model in (ours, theirs):
+        # Module.to's stubs omit memory_format, which it accepts at run time.
+        model.to(device, memory_format=memory_format).train()  # type: ignore[call-overload]
     ours.eval()
     theirs.eval()
     with torch.no_grad():

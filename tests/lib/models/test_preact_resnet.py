@@ -15,7 +15,12 @@ from torch import nn
 from tv_compare import randomize_norms, smoke_forward_backward, torchvision_model
 
 from dlcourse.models import get_model
-from dlcourse.models.preact_resnet import PreActBasicBlock, PreActBottleneck, PreActResNet
+from dlcourse.models.preact_resnet import (
+    PreActBasicBlock,
+    PreActBlock,
+    PreActBottleneck,
+    PreActResNet,
+)
 
 
 def _bn(x: torch.Tensor, norm: nn.BatchNorm2d) -> torch.Tensor:
@@ -68,13 +73,13 @@ def test_preact_resnet18_has_resnet18s_convolutions() -> None:
 
 
 @pytest.mark.parametrize("block", [PreActBasicBlock, PreActBottleneck])
-def test_zero_init_residual_leaves_a_pure_identity_path(block: type[nn.Module]) -> None:
+def test_zero_init_residual_leaves_a_pure_identity_path(block: PreActBlock) -> None:
     """With zero_init_residual, does every block output exactly its shortcut (x itself where
     the shape is kept), and not without it?"""
     torch.manual_seed(0)
     x = torch.randn(2, 3, 16, 16)
     for zero in (True, False):
-        model = PreActResNet(block, [2, 2, 2, 2], stem="cifar", zero_init_residual=zero).eval()  # type: ignore[arg-type]
+        model = PreActResNet(block, [2, 2, 2, 2], stem="cifar", zero_init_residual=zero).eval()
         records = []
         for module in model.modules():
             if isinstance(module, PreActBasicBlock | PreActBottleneck):

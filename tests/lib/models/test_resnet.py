@@ -25,7 +25,7 @@ from tv_compare import (
 
 from dlcourse.models import get_model
 from dlcourse.models._layers import conv3x3
-from dlcourse.models.resnet import BasicBlock, Bottleneck, ResNet
+from dlcourse.models.resnet import BasicBlock, Bottleneck, ResidualBlock, ResNet
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -84,13 +84,13 @@ def _block_inputs_outputs(model: nn.Module, x: torch.Tensor) -> list[tuple]:
 
 
 @pytest.mark.parametrize("block", [BasicBlock, Bottleneck])
-def test_zero_init_residual_makes_every_block_its_shortcut(block: type[nn.Module]) -> None:
+def test_zero_init_residual_makes_every_block_its_shortcut(block: ResidualBlock) -> None:
     """With zero_init_residual, is each block's output relu(shortcut(x)) at init, and not
     without it? (Two blocks a stage: identity and projection shortcuts both occur.)"""
     torch.manual_seed(0)
     x = torch.randn(2, 3, 32, 32)
     for zero, expect_equal in ((True, True), (False, False)):
-        model = ResNet(block, [2, 2, 2, 2], zero_init_residual=zero).eval()  # type: ignore[arg-type]
+        model = ResNet(block, [2, 2, 2, 2], zero_init_residual=zero).eval()
         records = _block_inputs_outputs(model, x)
         assert len(records) == 8
         for module, block_in, block_out in records:
