@@ -6,7 +6,9 @@ The norm and relu move *into* the residual branch, before each convolution
 block to any later one is a pure identity (the lectures' "moves activation to residual
 mapping pathway"). A projection shortcut (a bare stride-``s`` 1x1 convolution) reads the
 *pre-activated* input, as in the paper's code. The network closes with a bn-relu before the
-pooling, since the last block's output has not been normalised.
+pooling, since the last block's output has not been normalised. With the ImageNet stem
+(conv, bn, relu, max pool) our first block normalises the stem's output once more where the
+authors' code skips that pre-activation: one extra norm of 64 channels, nothing else.
 
 Shapes as for :mod:`dlcourse.models.resnet`; for a 32x32 image with the CIFAR stem::
 
