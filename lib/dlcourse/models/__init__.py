@@ -7,12 +7,20 @@ function, so ``get_model(name)`` and ``list_models()`` see them all.
 # Importing an architecture's module registers its factory functions.
 from dlcourse.models import (  # noqa: F401
     alexnet,
+    densenet,
     fcn,
     googlenet,
     lenet,
+    mobilenet_v1,
+    mobilenet_v2,
+    preact_resnet,
+    resnet,
+    senet,
     summary,
+    unet,
     vgg,
     video,
+    wide_resnet,
 )
 from dlcourse.models.registry import get_model, list_models, register_model
 

@@ -18,10 +18,10 @@ adds the torch side:
   the last norm of each residual branch, found through the ``last_norm`` convention.
 
 **The ``last_norm`` convention.** A residual block that wants its branch to start as
-zero declares, as a *class attribute*, the dotted name of the norm module that ends the
-branch, e.g. ``last_norm = "bn2"`` (``"branch.3"`` inside a Sequential). A string and
-not the module itself: assigning the module to a second attribute would register it
-twice and duplicate its keys in the state dict.
+zero exposes the norm module that ends the branch as a read-only *property*
+``last_norm`` (``return self.bn2``). A property and not a second attribute: assigning the
+module to another attribute would register it twice and duplicate its keys in the state
+dict (and torchvision's weights would no longer load strictly).
 """
 
 from __future__ import annotations
@@ -262,8 +262,8 @@ def init_model(
 def zero_init_last_norm(model: nn.Module) -> list[str]:
     """Zero the scale of the last norm of every residual branch; return the norms' names.
 
-    Every module of ``model`` with a ``last_norm`` attribute (the dotted name of a norm
-    submodule; see the module docstring) has that norm's ``weight`` set to 0, so the
+    Every module of ``model`` with a ``last_norm`` property (the norm that ends its
+    residual branch; see the module docstring) has that norm's ``weight`` set to 0, so the
     branch outputs ``bias = 0`` and the block starts as the identity (Goyal et al., 2017;
     the NumPy side's :func:`dlcourse.init.zero_init_last_residual` explains why the norm's
     scale and not the convolution before it).
@@ -272,32 +272,26 @@ def zero_init_last_norm(model: nn.Module) -> list[str]:
         The full names (as in ``model.named_modules()``) of the zeroed norms.
 
     Raises:
-        ValueError: no module declares ``last_norm``, or one names a module that is not a
-            norm with a ``weight``.
+        ValueError: no module declares ``last_norm``, or one returns a module that is not
+            a norm with a ``weight``.
     """
     zeroed = []
     for name, module in model.named_modules():
-        target = getattr(type(module), "last_norm", None)
-        if target is None:
+        if not isinstance(getattr(type(module), "last_norm", None), property):
             continue
-        try:
-            norm = module.get_submodule(target)
-        except AttributeError:
-            raise ValueError(
-                f"{type(module).__name__} {name!r} declares last_norm = {target!r}, "
-                f"which names no submodule"
-            ) from None
+        norm = module.last_norm
         if not _is_norm(norm) or getattr(norm, "weight", None) is None:
             raise ValueError(
-                f"{type(module).__name__} {name!r} declares last_norm = {target!r}, which is "
+                f"{type(module).__name__} {name!r} declares last_norm, which is "
                 f"a {type(norm).__name__}; expected a normalization layer with a weight"
             )
         with torch.no_grad():
             norm.weight.zero_()
-        zeroed.append(f"{name}.{target}" if name else target)
+        local = next(child for child, found in module.named_modules() if found is norm)
+        zeroed.append(f"{name}.{local}" if name else local)
     if not zeroed:
         raise ValueError(
             f"no module of {type(model).__name__} declares last_norm; give each residual "
-            f"block a class attribute last_norm = '<name of the branch's last norm>'"
+            f"block a property last_norm that returns the norm ending its branch"
         )
     return zeroed
