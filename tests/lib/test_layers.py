@@ -149,3 +149,22 @@ def test_strided_layers_round_the_output_size_down_like_torch(rng):
     )
     np.testing.assert_allclose(out, expected.numpy(), rtol=1e-10)
     assert MaxPool2d(3, stride=2).forward(x).shape == (2, 3, 3, 3)  # (8 - 3) / 2 + 1 = 3.5 -> 3
+
+
+@pytest.mark.parametrize(
+    ("layer", "torch_pool"), [(MaxPool2d, F.max_pool2d), (AvgPool2d, F.avg_pool2d)]
+)
+def test_padded_pool_layers_match_torch_as_in_resnets_stem(layer, torch_pool, rng, device):
+    # He et al. (2016): the stem's 3x3 max pool with stride 2 and pad 1 halves the map.
+    x = rng.standard_normal((2, 3, 8, 8))
+    pool = layer(3, stride=2, pad=1)
+    out = pool.forward(x)
+    dout = rng.standard_normal(out.shape)
+    dx = pool.backward(dout)
+    tx = torch.tensor(x, device=device, requires_grad=True)
+    tout = torch_pool(tx, 3, stride=2, padding=1)
+    tout.backward(torch.tensor(dout, device=device))
+    assert out.shape == (2, 3, 4, 4)
+    np.testing.assert_allclose(out, tout.detach().cpu().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx, tx.grad.cpu().numpy(), rtol=1e-10, atol=1e-12)
+    assert repr(pool) == f"{layer.__name__}(3, stride=2, pad=1)"

@@ -107,6 +107,69 @@ def test_softmax_cross_entropy_of_uniform_scores_is_log_of_class_count():
     np.testing.assert_allclose(loss, np.log(10), rtol=1e-14)
 
 
+# ------------------------------------------------------- cross-entropy on soft labels
+
+
+def soft_problem(n: int, c: int, seed: int):
+    """Logits (N, C) and soft targets (N, C): random distributions, rows summing to 1."""
+    rng = np.random.default_rng(seed)
+    targets = rng.dirichlet(np.ones(c), size=n)
+    return 3.0 * rng.standard_normal((n, c)), targets
+
+
+@given(n=st.integers(1, 6), c=st.integers(1, 6), seed=seeds)
+def test_soft_cross_entropy_matches_torch_cross_entropy_with_probability_targets(n, c, seed):
+    scores, targets = soft_problem(n, c, seed)
+    loss, dscores = losses.soft_cross_entropy_loss(scores, targets)
+    expected = torch_loss_and_grad(
+        lambda t: F.cross_entropy(t, torch.tensor(targets, dtype=torch.float64)), scores
+    )
+    assert_matches(loss, dscores, *expected)
+
+
+def test_soft_cross_entropy_gradient_matches_numeric_gradient():
+    scores, targets = soft_problem(4, 5, seed=2)
+    _, dscores = losses.soft_cross_entropy_loss(scores, targets)
+    numeric = numeric_gradient(
+        lambda s: float(losses.soft_cross_entropy_loss(s, targets)[0]), scores
+    )
+    assert rel_error(numeric, dscores) < 1e-7
+
+
+def test_soft_cross_entropy_of_one_hot_targets_is_the_hard_label_loss():
+    scores, y = class_problem(5, 4, seed=3)
+    soft = losses.soft_cross_entropy_loss(scores, np.eye(4)[y])
+    hard = losses.softmax_cross_entropy_loss(scores, y)
+    np.testing.assert_allclose(soft[0], hard[0], rtol=1e-14)
+    np.testing.assert_allclose(soft[1], hard[1], rtol=1e-14, atol=1e-16)
+
+
+def test_soft_cross_entropy_trains_on_mixup_targets_in_float32():
+    from dlcourse.data.augment import mixup
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 1, 2, 2)).astype(np.float32)
+    mixed = mixup(x, np.arange(6) % 3, np.random.default_rng(0), num_classes=3, lam=0.7)
+    scores = rng.standard_normal((6, 3)).astype(np.float32)
+    loss, dscores = losses.soft_cross_entropy_loss(scores, mixed.targets)
+    expected = F.cross_entropy(torch.tensor(scores), torch.tensor(mixed.targets))
+    assert loss.dtype == dscores.dtype == np.float32
+    np.testing.assert_allclose(loss, expected.item(), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (np.full((2, 3), 0.5), "row 0 summing to 1.5"),
+        (np.array([[1.5, -0.5, 0.0], [0.0, 0.0, 1.0]]), r"targets must lie in \[0, 1\]"),
+        (np.full((3, 3), 1 / 3), r"scores and targets must have the same shape"),
+    ],
+)
+def test_soft_cross_entropy_refuses_targets_that_are_not_distributions(targets, message):
+    with pytest.raises(ValueError, match=message):
+        losses.soft_cross_entropy_loss(np.zeros((2, 3)), targets)
+
+
 # ------------------------------------------------------------------ multiclass SVM
 
 

@@ -74,7 +74,7 @@ def _layer_cases(rng: np.random.Generator) -> list[tuple[str, Callable, Callable
     # Distinct values so max pooling has no ties (its gradient is undefined at a tie).
     pool_x = rng.permutation(2 * 3 * 8 * 6).reshape(2, 3, 8, 6) / 10.0
     bn = {"mode": "train", "eps": 1e-5, "momentum": 0.1}
-    cases = [
+    cases: list[tuple[str, Callable, Callable, dict, dict]] = [
         (
             "linear",
             linear_forward,
