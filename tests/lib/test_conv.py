@@ -331,15 +331,18 @@ def test_benchmark_script_runs_quickly_and_writes_every_figure(tmp_path):
             "--quick",
             "--json",
             str(report_path),
+            "--enforce-targets",
         ],
         capture_output=True,
         text=True,
         cwd=REPO,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    assert "ratio" in result.stdout
+    assert "ratio" in result.stdout, result.stderr
     report = json.loads(report_path.read_text())
+    # With --enforce-targets the exit status is the verdict on the targets.
+    assert result.returncode == (0 if report["all_targets_met"] else 1), result.stdout
+    assert ("TARGETS MISSED" in result.stdout) == (not report["all_targets_met"])
     assert {"meta", "targets", "conv", "pool", "naive_vs_fast", "all_targets_met"} <= set(report)
     assert report["meta"]["threads"] == 2
     assert report["targets"] == {"forward": 1.5, "backward": 2.0}
