@@ -192,5 +192,8 @@ def run_all(seed: int = 0) -> list[LayerCheck]:
         _loss_check(
             "bce with logits", losses.bce_with_logits_loss, scores, rng.uniform(0, 1, (6, 4))
         ),
+        _loss_check(
+            "soft cross-entropy", losses.soft_cross_entropy_loss, scores, rng.dirichlet([1] * 4, 6)
+        ),
     ]
     return results
