@@ -23,13 +23,13 @@ batch_shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)
 
 
 def torch_loss_and_grad(
-    fn: Callable[[torch.Tensor], torch.Tensor], prediction: np.ndarray
+    fn: Callable[[torch.Tensor], torch.Tensor], prediction: np.ndarray, device: str = "cpu"
 ) -> tuple[float, np.ndarray]:
-    """Evaluate a torch loss of one float64 tensor; return it and its gradient."""
-    t = torch.tensor(prediction, dtype=torch.float64, requires_grad=True)
+    """Evaluate a torch loss of one float64 tensor on ``device``; return it and its gradient."""
+    t = torch.tensor(prediction, dtype=torch.float64, device=device, requires_grad=True)
     loss = fn(t)
     loss.backward()
-    return loss.item(), t.grad.numpy()
+    return loss.item(), t.grad.cpu().numpy()
 
 
 def assert_matches(loss, grad, expected_loss, expected_grad):
@@ -168,6 +168,40 @@ def test_soft_cross_entropy_trains_on_mixup_targets_in_float32():
 def test_soft_cross_entropy_refuses_targets_that_are_not_distributions(targets, message):
     with pytest.raises(ValueError, match=message):
         losses.soft_cross_entropy_loss(np.zeros((2, 3)), targets)
+
+
+# ------------------------------------------------------------------- on the device
+
+
+def _device_cases(rng: np.random.Generator):
+    """(our loss, its prediction and target, torch's loss of (prediction, target tensor))."""
+    scores, y = 3.0 * rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    soft = rng.dirichlet(np.ones(4), size=5)
+    probs, binary = rng.uniform(0.05, 0.95, (5, 3)), rng.uniform(0, 1, (5, 3))
+    return {
+        "softmax_cross_entropy": (
+            losses.softmax_cross_entropy_loss, scores, y, F.cross_entropy
+        ),
+        "soft_cross_entropy": (losses.soft_cross_entropy_loss, scores, soft, F.cross_entropy),
+        "multiclass_svm": (
+            losses.multiclass_svm_loss, scores, y, lambda t, u: 4 * F.multi_margin_loss(t, u)
+        ),
+        "mse": (losses.mse_loss, probs, binary, F.mse_loss),
+        "bce": (losses.bce_loss, probs, binary, F.binary_cross_entropy),
+        "bce_with_logits": (
+            losses.bce_with_logits_loss, scores, rng.uniform(0, 1, (5, 4)),
+            F.binary_cross_entropy_with_logits,
+        ),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_device_cases(np.random.default_rng(0))))
+def test_every_loss_matches_torch_on_the_device(name, device):
+    loss_fn, prediction, target, torch_fn = _device_cases(np.random.default_rng(7))[name]
+    loss, grad = loss_fn(prediction, target)
+    t_target = torch.tensor(target, device=device)
+    expected = torch_loss_and_grad(lambda t: torch_fn(t, t_target), prediction, device)
+    assert_matches(loss, grad, *expected)
 
 
 # ------------------------------------------------------------------ multiclass SVM
