@@ -31,10 +31,15 @@ def prose(notebook: str) -> str:
 
 
 @functools.cache
+def code_cells(notebook: str) -> tuple[str, ...]:
+    """The sources of the code cells of ``solutions/<notebook>.ipynb``, in order."""
+    nb = nbformat.read(SOLUTIONS / f"{notebook}.ipynb", as_version=4)
+    return tuple(cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
 def code(notebook: str) -> str:
     """The code cells of ``solutions/<notebook>.ipynb``, joined."""
-    nb = nbformat.read(SOLUTIONS / f"{notebook}.ipynb", as_version=4)
-    return "\n\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    return "\n\n".join(code_cells(notebook))
 
 
 def claim(notebook: str, pattern: str, *, in_code: bool = False) -> re.Match[str]:
