@@ -8,6 +8,7 @@ sentence it no longer finds).
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from pathlib import Path
@@ -75,3 +76,16 @@ def number(notebook: str, pattern: str, *, in_code: bool = False) -> float:
     """The one number captured in the first match of ``pattern``."""
     (value,) = numbers(notebook, pattern, in_code=in_code)
     return value
+
+
+def definition(notebook: str, name: str, namespace: dict[str, object]) -> object:
+    """Run the notebook's ``def name`` (or ``class name``) alone, in ``namespace`` (which
+    must hold what its body uses); return the function or class."""
+    for source in code_cells(notebook):
+        for node in ast.parse(source).body:
+            kinds = (ast.FunctionDef, ast.ClassDef)
+            if isinstance(node, kinds) and node.name == name:
+                segment = ast.get_source_segment(source, node)
+                exec(compile(segment, f"{notebook}.ipynb", "exec"), namespace)  # noqa: S102
+                return namespace[name]
+    raise AssertionError(f"solutions/{notebook}.ipynb no longer defines {name}")
