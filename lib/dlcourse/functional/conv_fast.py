@@ -166,20 +166,19 @@ def conv_forward_fast(
 ) -> tuple[np.ndarray, ConvCache]:
     """Vectorised convolution forward pass (im2col + matrix product).
 
-    Parameters
-    ----------
-    x : (N, C, H, W) input maps
-    w : (F, C // groups, HH, WW) filters
-    b : (F,) biases
-    stride, pad, dilation : int or (height, width) pair
-    groups : number of channel groups; ``groups == C`` (depthwise) has its own code path
-    exact : True refuses windows that do not tile the padded input; by default they are
-        rounded down as in PyTorch, see :func:`dlcourse.functional.conv_naive.conv_forward_naive`
+    Args:
+        x: (N, C, H, W) input maps
+        w: (F, C // groups, HH, WW) filters
+        b: (F,) biases
+        stride, pad, dilation: int or (height, width) pair
+        groups: number of channel groups; ``groups == C`` (depthwise) has its own code path
+        exact: True refuses windows that do not tile the padded input; by default they
+            are rounded down as in PyTorch, see
+            :func:`dlcourse.functional.conv_naive.conv_forward_naive`
 
-    Returns
-    -------
-    out : (N, F, H_out, W_out), equal to :func:`conv_forward_naive`'s output
-    cache : :class:`ConvCache` for :func:`conv_backward_fast`
+    Returns:
+        out: (N, F, H_out, W_out), equal to :func:`conv_forward_naive`'s output
+        cache: :class:`ConvCache` for :func:`conv_backward_fast`
     """
     x, w, b, geo = check_conv_inputs(x, w, b, stride, pad, dilation, groups, exact=exact)
     if _is_depthwise(geo):
@@ -194,16 +193,14 @@ def conv_backward_fast(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised convolution backward pass.
 
-    Parameters
-    ----------
-    dout : (N, F, H_out, W_out) upstream gradient
-    cache : from :func:`conv_forward_fast` (or the naive forward; they share the format)
+    Args:
+        dout: (N, F, H_out, W_out) upstream gradient
+        cache: from :func:`conv_forward_fast` (or the naive forward; they share the format)
 
-    Returns
-    -------
-    dx : (N, C, H, W)
-    dw : (F, C // groups, HH, WW)
-    db : (F,)
+    Returns:
+        dx: (N, C, H, W)
+        dw: (F, C // groups, HH, WW)
+        db: (F,)
     """
     x, w, geo = cache
     dout = as_float_array(dout, "dout").astype(x.dtype, copy=False)
