@@ -15,7 +15,8 @@ fresh ``python3`` kernel with the full course library, in a folder holding the n
 its visible check files and its specs file; every cell, widgets included, must run
 without an error within the notebook's runtime budget.
 :func:`test_solution_notebook_runs_top_to_bottom` reads that proof's verdict for each
-solution, rather than running the notebook a second time.
+solution, rather than running the notebook a second time; only a GPU notebook, which the
+release leaves to a GPU runner, is run here instead.
 
 An attack that scores is a failure, except where the machine has neither bubblewrap nor
 an unprivileged job uid, so nothing could hide the graded sources: the demo prints that
@@ -25,20 +26,27 @@ as a warning, and the attack test is an ``xfail`` naming the attacks, never a pa
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import pytest
 
 from autograder.instructor.config import load_course
 from autograder.instructor.demo import run_demo
+from autograder.instructor.proof import AWAITING_GPU
 from autograder.instructor.synthetic_files import read_partials
+from autograder.instructor.top_to_bottom import run_top_to_bottom
 from autograder.intake import load_template
 from autograder.pipeline import autograded_tests
+from autograder.specs import load_specs
+from autograder.specs.cases import write_release_checks
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "solutions").glob("*/*.ipynb"))
+SEED = 20261123  # visible checks for a notebook this test runs itself
+RUN_TIMEOUT_S = 300  # generous: a guard against a hung kernel, not a speed requirement
 
 
 def _autograded_points(assignment) -> dict[str, float]:
@@ -118,7 +126,7 @@ def test_every_solution_notebook_is_an_assignment_of_the_course():
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: f"{path.parent.name}/{path.stem}")
-def test_solution_notebook_runs_top_to_bottom(demo, notebook: Path):
+def test_solution_notebook_runs_top_to_bottom(demo, notebook: Path, tmp_path: Path):
     result, printed = demo
     assert result.release is not None
     (release,) = [
@@ -127,4 +135,13 @@ def test_solution_notebook_runs_top_to_bottom(demo, notebook: Path):
     failures = [reason for name, reason in release.failures if name == notebook.stem]
     assert failures == [], f"{notebook.relative_to(REPO)}: {failures}"
     notes = [note for name, note in release.notes if name == notebook.stem]
+    if notes == [AWAITING_GPU]:
+        # The release proves a GPU notebook on a GPU runner only, so it never ran here:
+        # run it top to bottom once now, as a student would on the CPU.
+        shutil.copy(notebook, tmp_path)
+        specs = shutil.copy(notebook.with_name(f"{notebook.stem}.specs.py"), tmp_path)
+        write_release_checks(load_specs(specs), tmp_path, SEED)
+        run = run_top_to_bottom(tmp_path, notebook.stem, budget_s=RUN_TIMEOUT_S)
+        assert run.failure is None, f"{notebook.relative_to(REPO)}: {run.failure}"
+        return
     assert any("top to bottom in" in note for note in notes), (notes, printed)
