@@ -166,16 +166,18 @@ def test_random_crop_to_a_smaller_size_is_a_window_of_the_padded_image(rng):
 
 
 @pytest.mark.parametrize("size", [(5, 7), (13, 4), (16, 20), (8, 10), (1, 1)])
-def test_bilinear_resize_matches_torch_without_corner_alignment(rng, size):
+def test_bilinear_resize_matches_torch_without_corner_alignment(rng, size, device):
     x = rng.standard_normal((2, 3, 8, 10))
-    expected = F.interpolate(torch.from_numpy(x), size=size, mode="bilinear", align_corners=False)
+    tx = torch.from_numpy(x).to(device)
+    expected = F.interpolate(tx, size=size, mode="bilinear", align_corners=False).cpu()
     np.testing.assert_allclose(aug.resize(x, *size), expected.numpy(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("size", [(5, 7), (13, 4), (16, 20), (3, 30)])
-def test_nearest_resize_matches_torch_nearest_exact(rng, size):
+def test_nearest_resize_matches_torch_nearest_exact(rng, size, device):
     x = rng.standard_normal((2, 3, 8, 10))
-    expected = F.interpolate(torch.from_numpy(x), size=size, mode="nearest-exact")
+    tx = torch.from_numpy(x).to(device)
+    expected = F.interpolate(tx, size=size, mode="nearest-exact").cpu()
     np.testing.assert_array_equal(aug.resize(x, *size, mode="nearest"), expected.numpy())
 
 
