@@ -166,16 +166,18 @@ def test_random_crop_to_a_smaller_size_is_a_window_of_the_padded_image(rng):
 
 
 @pytest.mark.parametrize("size", [(5, 7), (13, 4), (16, 20), (8, 10), (1, 1)])
-def test_bilinear_resize_matches_torch_without_corner_alignment(rng, size):
+def test_bilinear_resize_matches_torch_without_corner_alignment(rng, size, device):
     x = rng.standard_normal((2, 3, 8, 10))
-    expected = F.interpolate(torch.from_numpy(x), size=size, mode="bilinear", align_corners=False)
+    tx = torch.from_numpy(x).to(device)
+    expected = F.interpolate(tx, size=size, mode="bilinear", align_corners=False).cpu()
     np.testing.assert_allclose(aug.resize(x, *size), expected.numpy(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("size", [(5, 7), (13, 4), (16, 20), (3, 30)])
-def test_nearest_resize_matches_torch_nearest_exact(rng, size):
+def test_nearest_resize_matches_torch_nearest_exact(rng, size, device):
     x = rng.standard_normal((2, 3, 8, 10))
-    expected = F.interpolate(torch.from_numpy(x), size=size, mode="nearest-exact")
+    tx = torch.from_numpy(x).to(device)
+    expected = F.interpolate(tx, size=size, mode="nearest-exact").cpu()
     np.testing.assert_array_equal(aug.resize(x, *size, mode="nearest"), expected.numpy())
 
 
@@ -328,6 +330,24 @@ def test_mixup_blends_images_and_one_hot_labels_with_the_same_weight(rng):
     np.testing.assert_allclose(mixed.images, lam * x + (1 - lam) * x[partner], rtol=1e-6)
     np.testing.assert_allclose(mixed.targets.sum(axis=1), 1.0, rtol=1e-6)
     assert mixed.images.dtype == mixed.targets.dtype == np.float32
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.3, 1.0])
+def test_mixup_uses_a_given_mixing_weight(rng, lam):
+    x = _images(rng, n=6)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    mixed = aug.mixup(x, y, np.random.default_rng(1), num_classes=3, lam=lam)
+    assert mixed.lam == lam
+    partner = mixed.partner
+    np.testing.assert_allclose(mixed.images, lam * x + (1 - lam) * x[partner], rtol=1e-6)
+    eye = np.eye(3)
+    np.testing.assert_allclose(mixed.targets, lam * eye[y] + (1 - lam) * eye[y[partner]])
+
+
+@pytest.mark.parametrize("lam", [-0.1, 1.5])
+def test_mixup_refuses_a_mixing_weight_outside_the_unit_interval(rng, lam):
+    with pytest.raises(ValueError, match=r"lam must lie in \[0, 1\]"):
+        aug.mixup(_images(rng, n=2), np.array([0, 1]), np.random.default_rng(0), 2, lam=lam)
 
 
 def test_mixup_is_reproducible_from_a_seed(rng):

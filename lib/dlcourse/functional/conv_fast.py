@@ -162,24 +162,23 @@ def conv_forward_fast(
     dilation: IntPair = 1,
     groups: int = 1,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[np.ndarray, ConvCache]:
     """Vectorised convolution forward pass (im2col + matrix product).
 
-    Parameters
-    ----------
-    x : (N, C, H, W) input maps
-    w : (F, C // groups, HH, WW) filters
-    b : (F,) biases
-    stride, pad, dilation : int or (height, width) pair
-    groups : number of channel groups; ``groups == C`` (depthwise) has its own code path
-    exact : False accepts windows that do not tile the padded input (PyTorch's rounding
-        down), see :func:`dlcourse.functional.conv_naive.conv_forward_naive`
+    Args:
+        x: (N, C, H, W) input maps
+        w: (F, C // groups, HH, WW) filters
+        b: (F,) biases
+        stride, pad, dilation: int or (height, width) pair
+        groups: number of channel groups; ``groups == C`` (depthwise) has its own code path
+        exact: True refuses windows that do not tile the padded input; by default they
+            are rounded down as in PyTorch, see
+            :func:`dlcourse.functional.conv_naive.conv_forward_naive`
 
-    Returns
-    -------
-    out : (N, F, H_out, W_out), equal to :func:`conv_forward_naive`'s output
-    cache : :class:`ConvCache` for :func:`conv_backward_fast`
+    Returns:
+        out: (N, F, H_out, W_out), equal to :func:`conv_forward_naive`'s output
+        cache: :class:`ConvCache` for :func:`conv_backward_fast`
     """
     x, w, b, geo = check_conv_inputs(x, w, b, stride, pad, dilation, groups, exact=exact)
     if _is_depthwise(geo):
@@ -194,16 +193,14 @@ def conv_backward_fast(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised convolution backward pass.
 
-    Parameters
-    ----------
-    dout : (N, F, H_out, W_out) upstream gradient
-    cache : from :func:`conv_forward_fast` (or the naive forward; they share the format)
+    Args:
+        dout: (N, F, H_out, W_out) upstream gradient
+        cache: from :func:`conv_forward_fast` (or the naive forward; they share the format)
 
-    Returns
-    -------
-    dx : (N, C, H, W)
-    dw : (F, C // groups, HH, WW)
-    db : (F,)
+    Returns:
+        dx: (N, C, H, W)
+        dw: (F, C // groups, HH, WW)
+        db: (F,)
     """
     x, w, geo = cache
     dout = as_float_array(dout, "dout").astype(x.dtype, copy=False)
@@ -216,7 +213,9 @@ def conv_backward_fast(
         _, dw = _im2col_backward(dout, x, w, geo, need_dx=False)
         dx = _dx_as_convolution(dout, w, geo)
     else:
-        dx, dw = _im2col_backward(dout, x, w, geo)
+        full_dx, dw = _im2col_backward(dout, x, w, geo)
+        assert full_dx is not None  # need_dx=True always computes it
+        dx = full_dx
     return dx, dw, db
 
 
@@ -254,7 +253,9 @@ def _dx_as_convolution(dout: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np
         .reshape(g * c_per_group, f // g, kh, kw)
     )
     zeros = np.zeros(g * c_per_group, dtype=dout.dtype)
-    back_geo = check_conv_inputs(dout, w_back, zeros, 1, _full_conv_pad(geo), geo.dilation, g)[3]
+    full_pad = _full_conv_pad(geo)
+    assert full_pad is not None  # callers take this route only where the pad exists
+    back_geo = check_conv_inputs(dout, w_back, zeros, 1, full_pad, geo.dilation, g)[3]
     return _im2col_forward(dout, np.ascontiguousarray(w_back), zeros, back_geo)
 
 
@@ -338,7 +339,7 @@ def _im2col_backward(
         dres3 = dres.reshape(g, f // g, columns)
 
         dw3 += np.matmul(dres3, cols3.transpose(0, 2, 1))
-        if not need_dx:
+        if dx is None:  # need_dx=False
             continue
         dcols = layout.cols(dcols_buffer, m)
         np.matmul(w3_t, dres3, out=dcols.reshape(g, -1, columns))

@@ -73,15 +73,16 @@ def check_conv_inputs(
     dilation: IntPair = 1,
     groups: int = 1,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, ConvGeometry]:
     """Validate a convolution's arguments; return ``x, w, b`` in one dtype and the geometry.
 
     The common dtype is float32 only when all three arrays are float32. Raises
     ``ValueError`` for wrong shapes, channel counts that ``groups`` does not divide, and
-    stride/padding/dilation combinations whose windows do not tile the input (the message
-    shows the output-size arithmetic, see :func:`dlcourse.convarith.conv_output_size`);
-    ``exact=False`` accepts those and drops the leftover rows and columns, as PyTorch does.
+    stride/padding/dilation combinations without a single window. Windows that do not
+    tile the input drop the leftover rows and columns, as PyTorch does; ``exact=True``
+    refuses them instead (the message shows the output-size arithmetic, see
+    :func:`dlcourse.convarith.conv_output_size`).
     """
     x = as_float_array(x, "x")
     w = as_float_array(w, "w")
@@ -136,27 +137,25 @@ def conv_forward_naive(
     dilation: IntPair = 1,
     groups: int = 1,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[np.ndarray, ConvCache]:
     """Convolution forward pass, one output value at a time.
 
-    Parameters
-    ----------
-    x : (N, C, H, W) input maps
-    w : (F, C // groups, HH, WW) filters
-    b : (F,) biases
-    stride, pad, dilation : int or (height, width) pair; ``pad`` zeros are added on
-        each side
-    groups : input channels and filters are split into this many groups, each filter
-        seeing only its group's ``C // groups`` channels (``groups == C`` is depthwise)
-    exact : refuse (default) or, with False, accept windows that do not tile the padded
-        input; the leftover bottom rows / right columns are then ignored, as in PyTorch.
-        ResNet's stride-2 layers on even-sized maps need ``exact=False``.
+    Args:
+        x: (N, C, H, W) input maps
+        w: (F, C // groups, HH, WW) filters
+        b: (F,) biases
+        stride, pad, dilation: int or (height, width) pair; ``pad`` zeros are added on
+            each side
+        groups: input channels and filters are split into this many groups, each filter
+            seeing only its group's ``C // groups`` channels (``groups == C`` is depthwise)
+        exact: False (default) accepts windows that do not tile the padded input and
+            ignores the leftover bottom rows / right columns, as PyTorch does (ResNet's
+            stride-2 layers on even-sized maps); True refuses them with the arithmetic.
 
-    Returns
-    -------
-    out : (N, F, H_out, W_out), sizes from :func:`dlcourse.convarith.conv_output_size`
-    cache : :class:`ConvCache` for :func:`conv_backward_naive` (or the fast backward)
+    Returns:
+        out: (N, F, H_out, W_out), sizes from :func:`dlcourse.convarith.conv_output_size`
+        cache: :class:`ConvCache` for :func:`conv_backward_naive` (or the fast backward)
     """
     x, w, b, geo = check_conv_inputs(x, w, b, stride, pad, dilation, groups, exact=exact)
     n_images, _, _, _ = geo.x_shape
@@ -188,17 +187,15 @@ def conv_backward_naive(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Convolution backward pass with the forward's loops.
 
-    Parameters
-    ----------
-    dout : (N, F, H_out, W_out) upstream gradient
-    cache : from :func:`conv_forward_naive` or
-        :func:`dlcourse.functional.conv_fast.conv_forward_fast`
+    Args:
+        dout: (N, F, H_out, W_out) upstream gradient
+        cache: from :func:`conv_forward_naive` or
+            :func:`dlcourse.functional.conv_fast.conv_forward_fast`
 
-    Returns
-    -------
-    dx : (N, C, H, W)
-    dw : (F, C // groups, HH, WW)
-    db : (F,)
+    Returns:
+        dx: (N, C, H, W)
+        dw: (F, C // groups, HH, WW)
+        db: (F,)
     """
     x, w, geo = cache
     dout = as_float_array(dout, "dout").astype(x.dtype, copy=False)

@@ -23,16 +23,14 @@ def linear_forward(
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, tuple[int, ...]]]:
     """Affine map of a batch.
 
-    Parameters
-    ----------
-    x : (N, D) or (N, d1, ..., dk) with ``d1 * ... * dk == D``
-    w : (D, M)
-    b : (M,)
+    Args:
+        x: (N, D) or (N, d1, ..., dk) with ``d1 * ... * dk == D``
+        w: (D, M)
+        b: (M,)
 
-    Returns
-    -------
-    out : (N, M), ``x.reshape(N, D) @ w + b``
-    cache : ``(x2d, w, x.shape)`` with ``x2d`` of shape (N, D), for :func:`linear_backward`
+    Returns:
+        out: (N, M), ``x.reshape(N, D) @ w + b``
+        cache: ``(x2d, w, x.shape)`` with ``x2d`` of shape (N, D), for :func:`linear_backward`
     """
     x = as_float_array(x, "x")
     w = as_float_array(w, "w")
@@ -62,16 +60,14 @@ def linear_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of the affine layer.
 
-    Parameters
-    ----------
-    dout : (N, M), upstream gradient
-    cache : from :func:`linear_forward`
+    Args:
+        dout: (N, M), upstream gradient
+        cache: from :func:`linear_forward`
 
-    Returns
-    -------
-    dx : x's original shape, ``dout @ w.T`` reshaped back
-    dw : (D, M), ``x2d.T @ dout`` (the sum over the batch of outer products)
-    db : (M,), ``dout`` summed over the batch
+    Returns:
+        dx: x's original shape, ``dout @ w.T`` reshaped back
+        dw: (D, M), ``x2d.T @ dout`` (the sum over the batch of outer products)
+        db: (M,), ``dout`` summed over the batch
     """
     x2d, w, x_shape = cache
     # Gradients come back in the layer's precision even if dout arrives in another one.

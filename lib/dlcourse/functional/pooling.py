@@ -3,8 +3,8 @@
 A ``pool_h x pool_w`` window slides over each map with the given ``stride``; every map
 is pooled on its own, so the channel count never changes and there are no parameters.
 The output size follows the same arithmetic as a convolution
-(:func:`dlcourse.convarith.conv_output_size`); the usual 2x2 window with stride 2 halves
-height and width.
+(:func:`dlcourse.convarith.conv_output_size`, rounded down unless ``exact=True``); the
+usual 2x2 window with stride 2 halves height and width.
 
 Max pooling passes each upstream gradient to the single input that was the maximum of
 its window (the "argmax"); the other inputs of the window get nothing. **Tie rule**: when
@@ -140,24 +140,23 @@ def max_pool_forward(
     stride: IntPair = 2,
     pad: IntPair = 0,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[np.ndarray, MaxPoolCache]:
     """Maximum of each window.
 
-    Parameters
-    ----------
-    x : (N, C, H, W)
-    pool_h, pool_w : window size
-    stride, pad : int or (height, width) pair; ``pad`` (at most half the window) adds
-        ``-inf`` on each side
-    exact : False accepts windows that do not tile the input and ignores the leftover
-        rows / columns (PyTorch's rounding down, e.g. 2x2 pooling of a 7x7 map gives 3x3)
+    Args:
+        x: (N, C, H, W)
+        pool_h, pool_w: window size
+        stride, pad: int or (height, width) pair; ``pad`` (at most half the window) adds
+            ``-inf`` on each side
+        exact: True refuses windows that do not tile the input; by default the leftover
+            rows / columns are ignored (PyTorch's rounding down, e.g. 2x2 pooling of a 7x7
+            map gives 3x3)
 
-    Returns
-    -------
-    out : (N, C, H_out, W_out)
-    cache : :class:`MaxPoolCache` holding the argmax of every window (tie rule in the
-        module docstring)
+    Returns:
+        out: (N, C, H_out, W_out)
+        cache: :class:`MaxPoolCache` holding the argmax of every window (tie rule in the
+            module docstring)
     """
     x, geo = _check_pool(x, pool_h, pool_w, stride, pad, exact)
     xp = _pad(x, geo, -np.inf)
@@ -200,15 +199,13 @@ def max_pool_forward(
 def max_pool_backward(dout: np.ndarray, cache: MaxPoolCache) -> np.ndarray:
     """Route each upstream gradient to its window's argmax.
 
-    Parameters
-    ----------
-    dout : (N, C, H_out, W_out)
-    cache : from :func:`max_pool_forward`
+    Args:
+        dout: (N, C, H_out, W_out)
+        cache: from :func:`max_pool_forward`
 
-    Returns
-    -------
-    dx : (N, C, H, W); zero except at argmax positions (which sum the gradients of all
-        windows they won when windows overlap)
+    Returns:
+        dx: (N, C, H, W); zero except at argmax positions (which sum the gradients of all
+            windows they won when windows overlap)
     """
     argmax, geo, dtype = cache
     dout = _check_dout(dout, geo, dtype)
@@ -234,22 +231,21 @@ def avg_pool_forward(
     stride: IntPair = 2,
     pad: IntPair = 0,
     *,
-    exact: bool = True,
-) -> tuple[np.ndarray, PoolGeometry]:
+    exact: bool = False,
+) -> tuple[np.ndarray, tuple[PoolGeometry, np.dtype]]:
     """Mean of each window (padded zeros included in the count).
 
-    Parameters
-    ----------
-    x : (N, C, H, W)
-    pool_h, pool_w : window size
-    stride, pad : int or (height, width) pair; ``pad`` is at most half the window
-    exact : False accepts windows that do not tile the input (PyTorch's rounding down)
+    Args:
+        x: (N, C, H, W)
+        pool_h, pool_w: window size
+        stride, pad: int or (height, width) pair; ``pad`` is at most half the window
+        exact: True refuses windows that do not tile the input (default: round down, as
+            PyTorch does)
 
-    Returns
-    -------
-    out : (N, C, H_out, W_out)
-    cache : ``(geometry, dtype)`` for :func:`avg_pool_backward`; the input itself is not
-        needed, as the gradient of a mean does not depend on the values averaged
+    Returns:
+        out: (N, C, H_out, W_out)
+        cache: ``(geometry, dtype)`` for :func:`avg_pool_backward`; the input itself is not
+            needed, as the gradient of a mean does not depend on the values averaged
     """
     x, geo = _check_pool(x, pool_h, pool_w, stride, pad, exact)
     n, c, out_h, out_w = geo.out_shape
@@ -270,14 +266,12 @@ def avg_pool_forward(
 def avg_pool_backward(dout: np.ndarray, cache: tuple[PoolGeometry, np.dtype]) -> np.ndarray:
     """Spread each upstream gradient evenly over its window.
 
-    Parameters
-    ----------
-    dout : (N, C, H_out, W_out)
-    cache : from :func:`avg_pool_forward`
+    Args:
+        dout: (N, C, H_out, W_out)
+        cache: from :func:`avg_pool_forward`
 
-    Returns
-    -------
-    dx : (N, C, H, W)
+    Returns:
+        dx: (N, C, H, W)
     """
     geo, dtype = cache
     dout = _check_dout(dout, geo, dtype)
