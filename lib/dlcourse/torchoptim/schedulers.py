@@ -243,7 +243,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.last_epoch = 0
         self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
 
-    def step(self, metric: float | None = None) -> None:  # type: ignore[override]
+    def step(self, metric: float | None = None) -> None:
         """Record this epoch's ``metric``; reduce the rates if the plateau is long enough."""
         if metric is None:
             raise ValueError("ReduceLROnPlateau.step needs the epoch's metric, got None")
