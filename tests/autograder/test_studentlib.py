@@ -28,7 +28,7 @@ KEPT = (
     "dlcourse.checks",
     "dlcourse.checks.record",
     "dlcourse.gradcheck",
-    "dlcourse._checks",
+    "dlcourse._validate",
     "dlcourse.nn.module",
     "dlcourse.data.datasets",
     "autograder.runner",
