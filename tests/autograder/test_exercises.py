@@ -75,3 +75,24 @@ def test_a_failing_reference_is_the_course_teams_error_not_a_students():
         reference_outputs(spec, make_case_inputs(spec, 1, "s", 0))
     with pytest.raises(SpecError, match="name the reference"):
         exercise("empty_test", "call", lambda rng: {"x": np.ones(2)})
+
+
+def test_widget_fallbacks_are_the_exercises_references():
+    """The widgets adapt nothing: a missing student function is replaced by its twin."""
+    from dlcourse.exercises.a1 import backprop, perceptron
+    from dlcourse.exercises.a2 import initialization, optimizers, regularization
+    from dlcourse.widgets import init_explorer, optimizer_race, universal
+    from dlcourse.widgets import perceptron as perceptron_widget
+    from dlcourse.widgets import regularization as regularization_widget
+
+    for racer, name in optimizer_race.FUNCTION_NAMES.items():
+        assert optimizer_race.REFERENCE_RULES[racer] is getattr(optimizers, name)
+    for name, fallback in optimizer_race.REFERENCE_SCHEDULES.items():
+        assert fallback is getattr(optimizers, name)
+    assert init_explorer.REFERENCE.xavier is initialization.xavier_scales
+    assert init_explorer.REFERENCE.kaiming is initialization.kaiming_std
+    assert perceptron_widget.reference_train is perceptron.train_perceptron
+    assert regularization_widget.REFERENCE.penalty is regularization.l2_penalty
+    assert regularization_widget.REFERENCE.dropout is regularization.inverted_dropout_forward
+    assert universal.REFERENCE.fc_forward is backprop.fc_forward
+    assert universal.REFERENCE.relu_forward is backprop.relu_layer_forward
