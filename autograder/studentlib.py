@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import compileall
 import hashlib
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -141,6 +142,22 @@ def _dlcourse_imports(source: bytes, module: str, is_package: bool) -> set[str]:
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
     return {name for name in names if name == "dlcourse" or name.startswith("dlcourse.")}
+
+
+def module_dependencies(module: str) -> set[str]:
+    """The ``dlcourse`` modules that ``module`` (a module of the installed library) imports."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"{module!r} is not a module of the installed library")
+    source = Path(spec.origin).read_bytes()
+    found = set()
+    for name in _dlcourse_imports(source, module, spec.submodule_search_locations is not None):
+        try:
+            if importlib.util.find_spec(name) is not None:
+                found.add(name)
+        except ModuleNotFoundError:  # ``from module import function``: not a module
+            continue
+    return found
 
 
 def _check_allow(allow: Sequence[str], sources: Mapping[str, tuple[bytes, bool]]) -> None:
