@@ -12,8 +12,8 @@ proof fails when
   one of those folders can be listed.
 
 The probe is a one-cell notebook run by the grading runner; it writes what it found to
-a file in its work dir, which the proof reads back (a probe that did not finish fails
-the proof: nothing proved).
+``outputs/`` in its work dir, which every box brings back, and the proof reads it (a
+probe that did not finish fails the proof: nothing proved).
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ for path in {folders!r}:
     except OSError:
         continue
     found.append(f"the folder {{path}} can be listed")
-with open({PROBE_RESULT!r}, "w") as handle:
+with open(os.path.join("outputs", {PROBE_RESULT!r}), "w") as handle:
     json.dump({{"done": True, "found": found}}, handle)
 """
 
@@ -152,7 +152,8 @@ def prove_hidden(registries: Iterable[SpecRegistry], box: Box) -> list[str]:
     with job_directory() as dirs:
         prepare_workdir(dirs, notebook, [], lambda spec, folder: None)
         run = box.run(dirs.workdir, PROBE_LIMITS)
-        report = _read_probe(dirs.workdir / PROBE_RESULT)
+        # outputs/ is what every box brings back from the job (a warm box: only it).
+        report = _read_probe(dirs.outputs / PROBE_RESULT)
     if report is None:
         tail = run.stderr[-300:].decode("utf-8", "replace").strip()
         return [*failures, f"the sandbox probe did not finish, nothing proved ({tail})"]

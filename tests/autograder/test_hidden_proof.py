@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from warm_fixtures import discard_box, make_box, needs_root
 
 import dlcourse
 from autograder.box.cold import ColdBox
+from autograder.box.warm import DEFAULT_ENTRY
 from autograder.instructor import hidden
 from autograder.instructor.hidden import graded_modules, library_roots, prove_hidden
 from autograder.sandbox.layers import bwrap_unavailable
@@ -56,6 +58,17 @@ def test_the_graded_modules_are_derived_from_the_specs_and_the_exercises():
 def test_under_bubblewrap_no_graded_reference_is_reachable(builds: Path):
     with ColdBox(build_runtime(builds / "default")) as box:
         assert prove_hidden(REGISTRIES, box) == []
+
+
+@needs_root
+@pytest.mark.skipif(bwrap_unavailable() is not None, reason=f"no bwrap: {bwrap_unavailable()}")
+def test_in_the_warm_box_no_graded_reference_is_reachable(builds: Path):
+    """The warm box brings back only outputs/ and results.json: the probe reports there."""
+    box = make_box(build_runtime(builds / "default"), entry=DEFAULT_ENTRY, slots=1)
+    try:
+        assert prove_hidden(REGISTRIES, box) == []
+    finally:
+        discard_box(box)
 
 
 def test_a_runtime_that_lets_the_references_in_fails_the_proof(builds: Path, monkeypatch):
