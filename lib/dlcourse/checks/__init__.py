@@ -26,7 +26,14 @@ from dlcourse.checks.casefile import CaseFileError, read_case_file, visible_file
 from dlcourse.checks.record import is_recording, record
 from dlcourse.checks.run import run_cases
 
-__all__ = ["CHECKS_FOLDER", "HIDDEN_CHECKS_GROUP", "check", "check_hidden"]
+__all__ = [
+    "CHECKS_FOLDER",
+    "HIDDEN_CHECKS_GROUP",
+    "check",
+    "check_hidden",
+    "hidden_checker",
+    "register_hidden_checker",
+]
 
 #: Where the release keeps the visible cases, relative to the notebook's folder.
 CHECKS_FOLDER = "checks"
