@@ -3,9 +3,12 @@
 :func:`build_runtime` lays out one directory that goes first on the sandbox's
 ``sys.path``:
 
-- ``dlcourse/``: a copy of the course library in which every module of a graded
-  exercise (:data:`DEFAULT_EXCLUDE`) is a stub. A submission that imports the reference
-  it is graded against gets an ``ImportError`` naming the reason, not the answer.
+- ``dlcourse/``: a copy of the course library in which every module is a stub except
+  those on the allow-list (:data:`DEFAULT_ALLOW`): the check API, the data loaders, the
+  gradient checker and the widget framework. A new module, such as the references of
+  a new exercise in :mod:`dlcourse.exercises`, is hidden without anyone remembering to
+  list it; a submission that imports it gets an ``ImportError`` naming the reason, not
+  the answer. The release proves it (:mod:`autograder.instructor.hidden`).
 - ``autograder/__init__.py`` and ``autograder/runner/``: the runner that executes the
   notebook inside the sandbox. Nothing else of the grader (specs, references, the
   gradebook) is there.
@@ -17,8 +20,10 @@ safe even when several workers call it at the same time; an unchanged tree is re
 
 from __future__ import annotations
 
+import ast
 import compileall
 import hashlib
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -28,30 +33,32 @@ from pathlib import Path, PurePosixPath
 import autograder
 import dlcourse
 
-DEFAULT_EXCLUDE: tuple[str, ...] = (
-    "dlcourse.functional",
-    "dlcourse.nn.layers",
-    "dlcourse.init",
-    "dlcourse.init_experiment",
-    "dlcourse.optim",
-    "dlcourse.train",
-    "dlcourse.data.preprocess",
-    "dlcourse.data.augment",
-    "dlcourse.convarith",
-    "dlcourse.demo",
+DEFAULT_ALLOW: tuple[str, ...] = (
+    "dlcourse",
+    "dlcourse.checks.*",
+    "dlcourse.data",
+    "dlcourse.data.datasets.*",
+    "dlcourse.gradcheck",
+    "dlcourse.widgets",
+    "dlcourse.widgets.base",
 )
-"""The reference implementations: what students write in the assignments."""
+"""What a submission may import from ``dlcourse``: a module by name, or a package and
+everything in it with ``.*``. The package ``dlcourse`` and the folders ``data`` and
+``widgets`` are allowed as their ``__init__`` alone; the explorers of
+``dlcourse.widgets`` stay hidden because each one falls back on an exercise's reference.
+Everything else is a stub."""
 
 REQUIRED: tuple[str, ...] = ("dlcourse", "dlcourse.checks")
-"""Modules the runner needs; excluding them (or a parent) would break every job."""
+"""Modules the runner needs; the allow-list must keep them."""
 
 STUB_MESSAGE = (
-    "this reference is not available while grading: it is what you implement in the assignment"
+    "this part of the course library is not available while grading: it holds or uses the "
+    "references of what you implement in the assignments"
 )
 
 RUNTIME_PREFIX = "runtime-"
 
-_BUILD_FORMAT = b"studentlib-1"  # bump when the layout changes without the sources changing
+_BUILD_FORMAT = b"studentlib-2"  # bump when the layout changes without the sources changing
 
 _STUB_TEMPLATE = '''\
 """{module}: replaced while grading.
@@ -96,9 +103,16 @@ def module_name(package: str, relative: PurePosixPath) -> str:
     return ".".join(parts)
 
 
-def is_excluded(module: str, exclude: Sequence[str]) -> bool:
-    """Whether ``module`` is, or lies inside, one of the excluded modules."""
-    return any(module == name or module.startswith(name + ".") for name in exclude)
+def is_allowed(module: str, allow: Sequence[str]) -> bool:
+    """Whether ``module`` is on the allow-list (by name, or inside a ``package.*`` entry)."""
+    for entry in allow:
+        if entry.endswith(".*"):
+            package = entry[: -len(".*")]
+            if module == package or module.startswith(package + "."):
+                return True
+        elif module == entry:
+            return True
+    return False
 
 
 def _package_files(root: Path) -> Iterator[PurePosixPath]:
@@ -112,35 +126,87 @@ def _package_files(root: Path) -> Iterator[PurePosixPath]:
             yield PurePosixPath(path.relative_to(root).as_posix())
 
 
-def _check_exclude(exclude: Sequence[str], known: set[str]) -> None:
-    """Refuse names that match nothing (a typo would leave a reference in) or that the
-    runner needs."""
-    for name in exclude:
-        if not name.startswith("dlcourse."):
-            raise ValueError(f"excluded module {name!r} is not inside the dlcourse package")
+def _dlcourse_imports(source: bytes, module: str, is_package: bool) -> set[str]:
+    """The ``dlcourse`` modules a source file imports (absolute and relative imports)."""
+    names: set[str] = set()
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            # ``from package import name`` may name a submodule: count both.
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in names if name == "dlcourse" or name.startswith("dlcourse.")}
+
+
+def module_dependencies(module: str) -> set[str]:
+    """The ``dlcourse`` modules that ``module`` (a module of the installed library) imports."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"{module!r} is not a module of the installed library")
+    source = Path(spec.origin).read_bytes()
+    found = set()
+    for name in _dlcourse_imports(source, module, spec.submodule_search_locations is not None):
+        try:
+            if importlib.util.find_spec(name) is not None:
+                found.add(name)
+        except ModuleNotFoundError:  # ``from module import function``: not a module
+            continue
+    return found
+
+
+def _check_allow(allow: Sequence[str], sources: Mapping[str, tuple[bytes, bool]]) -> None:
+    """Refuse entries that match nothing (a typo), an allow-list without what the runner
+    needs, and an allowed module that imports a hidden one (it would fail to import)."""
+    known = set(sources)
+    for entry in allow:
+        name = entry.removesuffix(".*")
+        if name != "dlcourse" and not name.startswith("dlcourse."):
+            raise ValueError(f"allowed module {entry!r} is not inside the dlcourse package")
         if name not in known:
-            raise ValueError(f"excluded module {name!r} does not exist in dlcourse")
-        for needed in REQUIRED:
-            if needed == name or needed.startswith(name + "."):
-                raise ValueError(f"cannot exclude {name!r}: the runner needs {needed!r}")
+            raise ValueError(f"allowed module {entry!r} does not exist in dlcourse")
+    for needed in REQUIRED:
+        if not is_allowed(needed, allow):
+            raise ValueError(f"the allow-list must keep {needed!r}: the runner needs it")
+    for module, (source, is_package) in sources.items():
+        if not is_allowed(module, allow):
+            continue
+        for imported in sorted(_dlcourse_imports(source, module, is_package)):
+            if imported in known and not is_allowed(imported, allow):
+                raise ValueError(
+                    f"allowed module {module!r} imports {imported!r}, which is hidden while "
+                    "grading: allow it too, or stop importing it"
+                )
 
 
-def runtime_files(exclude: Sequence[str] = DEFAULT_EXCLUDE) -> dict[str, bytes]:
+def runtime_files(allow: Sequence[str] = DEFAULT_ALLOW) -> dict[str, bytes]:
     """The student build's contents: relative path -> bytes, stubs already in place."""
     dlcourse_root = Path(dlcourse.__path__[0])
     autograder_root = Path(autograder.__path__[0])
     library = list(_package_files(dlcourse_root))
-    known = {module_name("dlcourse", relative) for relative in library}
-    _check_exclude(exclude, known)
+    sources = {
+        module_name("dlcourse", relative): (
+            (dlcourse_root / relative).read_bytes(),
+            relative.name == "__init__.py",
+        )
+        for relative in library
+        if relative.suffix == ".py"
+    }
+    _check_allow(allow, sources)
     contents: dict[str, bytes] = {}
     for relative in library:
         name = module_name("dlcourse", relative)
         target = f"dlcourse/{relative}"
-        if not is_excluded(name, exclude):
+        if is_allowed(name, allow):
             contents[target] = (dlcourse_root / relative).read_bytes()
         elif relative.suffix == ".py":
             contents[target] = stub_source(name).encode()
-        # data files of an excluded package are left out with it
+        # data files of a hidden package are left out with it
     contents["autograder/__init__.py"] = (autograder_root / "__init__.py").read_bytes()
     runner_root = autograder_root / "runner"
     for relative in _package_files(runner_root):
@@ -187,18 +253,19 @@ def _check_owned(path: Path) -> None:
         )
 
 
-def build_runtime(dest: Path, exclude: Sequence[str] = DEFAULT_EXCLUDE) -> Path:
+def build_runtime(dest: Path, allow: Sequence[str] = DEFAULT_ALLOW) -> Path:
     """Build (or reuse) the student runtime under ``dest``; returns its directory.
 
     The returned directory is what goes first on the sandbox's ``sys.path``.
 
     Raises:
-        ValueError: an excluded name matches no module of ``dlcourse``, lies outside
-            it, or would remove a module the runner needs; or an existing build (or
-            ``dest``) belongs to another user or is writable by others.
+        ValueError: an allowed name matches no module of ``dlcourse`` or lies outside
+            it, the allow-list leaves out a module the runner needs or lets in a module
+            that imports a hidden one; or an existing build (or ``dest``) belongs to
+            another user or is writable by others.
     """
     dest = Path(dest).absolute()
-    contents = runtime_files(tuple(exclude))
+    contents = runtime_files(tuple(allow))
     final = dest / f"{RUNTIME_PREFIX}{content_hash(contents)}"
     if final.is_dir():
         _check_owned(dest)

@@ -9,6 +9,7 @@ The steps for each assignment, in order:
 4. prove it: the solution earns full autograded marks, the blank earns zero,
    deterministically (:mod:`.proof`); the solution runs top to bottom in a real kernel
    within its runtime budget (:mod:`.top_to_bottom`); nothing secret leaked (:mod:`.leaks`);
+   no graded reference can be imported or read inside the sandbox (:mod:`.hidden`);
 5. when every proof holds, swap the new folder in for ``assignments/<a>/`` (written next
    to it as ``.<a>.new``, then renamed), with its ``.release.json`` record.
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from autograder.box import Box
 from autograder.instructor.config import COURSE_FILE, Assignment, Course, load_course
+from autograder.instructor.hidden import prove_hidden
 from autograder.instructor.leaks import find_leaks
 from autograder.instructor.proof import AWAITING_GPU, ProofInputs, prove_notebook
 from autograder.instructor.record import ReleaseRecord, source_files, source_hashes, tree_hashes
@@ -204,6 +206,12 @@ def _prove(
                  f"{proof.autograded_max:g}, blank {proof.blank_score:g}, top to bottom "
                  f"in {run.seconds:.1f} s of {proof.budget_seconds} s")
             )  # fmt: skip
+    registries = [
+        load_specs(staged / f"{notebook.name}.specs.py") for notebook in assignment.notebooks
+    ]
+    outcome.failures += [
+        ("-", f"reference reachable: {failure}") for failure in prove_hidden(registries, box)
+    ]
 
 
 def _check_leaks(

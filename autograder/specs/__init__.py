@@ -16,18 +16,29 @@ from autograder.specs.cases import (
 from autograder.specs.decide import decide
 from autograder.specs.direct import direct_check
 from autograder.specs.seeds import VISIBLE_STUDENT, case_rng
-from autograder.specs.spec import CheckSpec, SpecError, SpecRegistry, load_specs
+from autograder.specs.spec import (
+    CheckSpec,
+    ReferenceCall,
+    SpecError,
+    SpecRegistry,
+    exercise,
+    load_specs,
+    reference_functions,
+)
 
 __all__ = [
     "VISIBLE_STUDENT",
     "CheckSpec",
+    "ReferenceCall",
     "SpecError",
     "SpecRegistry",
     "case_rng",
     "decide",
     "direct_check",
+    "exercise",
     "load_specs",
     "make_case_inputs",
+    "reference_functions",
     "reference_outputs",
     "write_inputs",
     "write_release_checks",

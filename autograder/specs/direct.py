@@ -10,6 +10,8 @@ release folder.
 
 The cases come from a fixed seed, so every student is checked on the same inputs, and
 the assertion message follows the hidden-feedback rules (no input or reference values).
+``dlcourse.checks`` finds :func:`direct_check` through the entry point this package
+declares (group ``dlcourse.hidden_checks`` in ``pyproject.toml``), never by importing it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from typing import Any
 
 from autograder.specs.cases import make_case_inputs, reference_outputs
 from autograder.specs.spec import SpecError, SpecRegistry, load_specs
-from dlcourse.checks.calls import CALLS, ResultError, StudentCodeError
-from dlcourse.checks.compare import compare_outputs
+from dlcourse.checks.run import run_cases
 
 SPECS_ENV = "DLCOURSE_SPECS"
 SPECS_SUFFIX = ".specs.py"
@@ -61,25 +62,24 @@ def _load(path: Path, mtime_ns: int) -> SpecRegistry:
 
 
 def direct_check(test_id: str, *fns: Callable[..., Any]) -> None:
-    """Run the hidden cases of ``test_id`` on ``fns``; raise AssertionError on a mismatch."""
+    """Run the hidden cases of ``test_id`` on ``fns``; raise AssertionError on a mismatch.
+
+    The case loop is the visible checks' own (:func:`dlcourse.checks.run.run_cases`),
+    with ``reveal=False``: no input or reference values in the message.
+    """
     spec = find_registry(test_id)[test_id]
-    numbers = range(spec.num_visible, spec.num_cases)
-    for position, case in enumerate(numbers, start=1):
-        where = f"{test_id}, hidden case {position} of {len(numbers)}"
+    cases = []
+    for case in range(spec.num_visible, spec.num_cases):
         inputs = make_case_inputs(spec, DIRECT_SEED, DIRECT_STUDENT, case)
-        expected = reference_outputs(spec, inputs)
-        hint = f"\nHint: {spec.hint}" if spec.hint else ""
-        try:
-            got = CALLS[spec.call](fns, {name: value.copy() for name, value in inputs.items()})
-        except StudentCodeError as error:
-            # Only the type: the message could quote the hidden inputs.
-            raise AssertionError(
-                f"{where}: your function {error.function_name} raised "
-                f"{type(error.error).__name__}{hint}"
-            ) from None
-        except ResultError as error:
-            raise AssertionError(f"{where}: {error}{hint}") from None
-        problem = compare_outputs(got, expected, spec.rtol, spec.atol, reveal=False)
-        if problem is not None:
-            raise AssertionError(f"{where}: {problem}{hint}")
-    print(f"{test_id}: all {len(numbers)} hidden cases passed.")
+        cases.append((inputs, reference_outputs(spec, inputs)))
+    run_cases(
+        test_id,
+        "hidden",
+        fns,
+        cases,
+        call=spec.call,
+        rtol=spec.rtol,
+        atol=spec.atol,
+        hint=spec.hint,
+        reveal=False,
+    )

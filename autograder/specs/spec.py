@@ -4,6 +4,11 @@ One Python file per notebook defines ``SPECS: list[CheckSpec]``; :func:`load_spe
 imports it by path and returns a :class:`SpecRegistry` keyed by test id (the grade id
 of the test cell). Mistakes in a specs file are the course team's, so they raise
 :class:`SpecError` naming the file and the spec.
+
+A graded exercise is one line, :func:`exercise`: its reference is the function of
+:mod:`dlcourse.exercises` with the notebook's signature, run through the same call
+pattern as the student's code, so the output names and the student's conventions
+(a bare ``dx`` or a tuple of gradients, ``(loss, dscores)``) are never written twice.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from dlcourse.checks.calls import CALLS
+from dlcourse.checks.calls import CALLS, ResultError, StudentCodeError
 from dlcourse.checks.casefile import TEST_ID_PATTERN
 
 Inputs = dict[str, np.ndarray]
@@ -80,6 +86,40 @@ class CheckSpec:
     @property
     def num_cases(self) -> int:
         return self.num_visible + self.num_hidden
+
+
+@dataclass(frozen=True)
+class ReferenceCall:
+    """A spec's reference: ``functions`` (the notebook's signatures) run through ``call``."""
+
+    call: str
+    functions: tuple[Callable[..., Any], ...]
+
+    def __call__(self, inputs: Inputs) -> Outputs:
+        try:
+            return CALLS[self.call](self.functions, inputs)
+        except (StudentCodeError, ResultError) as error:
+            cause = error.error if isinstance(error, StudentCodeError) else error
+            raise SpecError(f"the reference failed: {error}") from cause
+
+
+def exercise(
+    test_id: str,
+    call: str,
+    make_inputs: Callable[[np.random.Generator], Inputs],
+    *references: Callable[..., Any],
+    **options: Any,
+) -> CheckSpec:
+    """The spec of one graded test: ``references`` are called exactly as the student's
+    functions are (``check(test_id, *fns)``); ``options`` are :class:`CheckSpec`'s."""
+    if not references:
+        raise SpecError(f"spec {test_id!r}: name the reference function(s) of the exercise")
+    return CheckSpec(test_id, call, make_inputs, ReferenceCall(call, references), **options)
+
+
+def reference_functions(spec: CheckSpec) -> tuple[Callable[..., Any], ...]:
+    """The reference functions of an :func:`exercise` spec (none for a hand-written one)."""
+    return spec.reference.functions if isinstance(spec.reference, ReferenceCall) else ()
 
 
 @dataclass(frozen=True)

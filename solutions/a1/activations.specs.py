@@ -2,16 +2,18 @@
 
 Shapes are drawn per case, so a solution that hard-codes a shape fails. Every input holds
 an exact 0 (the kink of the rectifiers, where the convention "gradient only for x > 0"
-is tested) and a positive and a negative entry. The references are the course library's
-``dlcourse.functional.activations``.
+is tested) and a positive and a negative entry. The references are
+``dlcourse.exercises.a1.activations``.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.functional import activations as act
+from autograder.specs import exercise
+from dlcourse.exercises.a1 import activations as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -74,124 +76,156 @@ def _maxout(rng: np.random.Generator, with_dout: bool = False) -> Inputs:
     return inputs
 
 
-# --------------------------------------------------------------------------- references
-
-
-def _forward(forward):
-    def reference(inputs: Inputs) -> Inputs:
-        out, _ = forward(**inputs)
-        return {"out": out}
-
-    return reference
-
-
-def _forward_backward(forward, backward):
-    def reference(inputs: Inputs) -> Inputs:
-        forward_inputs = {name: value for name, value in inputs.items() if name != "dout"}
-        out, cache = forward(**forward_inputs)
-        grads = backward(inputs["dout"], cache)
-        if not isinstance(grads, tuple):
-            grads = (grads,)
-        outputs = {"out": out}
-        for name, grad in zip(forward_inputs, grads, strict=True):
-            outputs[f"d{name}"] = np.asarray(grad)
-        return outputs
-
-    return reference
-
-
-def _pair_specs(
-    name: str, forward_inputs, backward_inputs, hint_forward: str, hint_backward: str
-) -> list[CheckSpec]:
-    forward = getattr(act, f"{name}_forward")
-    backward = getattr(act, f"{name}_backward")
-    return [
-        CheckSpec(
-            f"{name}_forward_test", "forward", forward_inputs, _forward(forward),
-            hint=hint_forward,
-        ),
-        CheckSpec(
-            f"{name}_backward_test", "forward_backward", backward_inputs,
-            _forward_backward(forward, backward), hint=hint_backward,
-        ),
-    ]  # fmt: skip
-
-
 SPECS = [
-    *_pair_specs(
-        "sigmoid",
+    exercise(
+        "sigmoid_forward_test",
+        "forward",
         _elementwise,
-        _elementwise_dout,
-        "sigmoid_forward (section 1): out = 1 / (1 + exp(-x)) elementwise, returned with a cache.",
-        "sigmoid_backward (section 1): dx = dout * out * (1 - out) with out = sigmoid(x).",
+        ex.sigmoid_forward,
+        hint="sigmoid_forward (section 1): out = 1 / (1 + exp(-x)) elementwise, "
+        "returned with a cache.",
     ),
-    *_pair_specs(
-        "tanh",
+    exercise(
+        "sigmoid_backward_test",
+        "forward_backward",
+        _elementwise_dout,
+        ex.sigmoid_forward,
+        ex.sigmoid_backward,
+        hint="sigmoid_backward (section 1): dx = dout * out * (1 - out) with out = sigmoid(x).",
+    ),
+    exercise(
+        "tanh_forward_test",
+        "forward",
         _elementwise,
-        _elementwise_dout,
-        "tanh_forward (section 1): out = np.tanh(x), returned with a cache.",
-        "tanh_backward (section 1): dx = dout * (1 - tanh(x)**2).",
+        ex.tanh_forward,
+        hint="tanh_forward (section 1): out = np.tanh(x), returned with a cache.",
     ),
-    *_pair_specs(
-        "relu",
+    exercise(
+        "tanh_backward_test",
+        "forward_backward",
+        _elementwise_dout,
+        ex.tanh_forward,
+        ex.tanh_backward,
+        hint="tanh_backward (section 1): dx = dout * (1 - tanh(x)**2).",
+    ),
+    exercise(
+        "relu_forward_test",
+        "forward",
         _elementwise,
-        _elementwise_dout,
-        "relu_forward (section 2): out = max(0, x) elementwise (np.maximum, not np.max).",
-        "relu_backward (section 2): dx = dout where x > 0 and 0 elsewhere; at x == 0 "
-        "exactly the gradient is 0.",
+        ex.relu_forward,
+        hint="relu_forward (section 2): out = max(0, x) elementwise (np.maximum, not np.max).",
     ),
-    *_pair_specs(
-        "leaky_relu",
+    exercise(
+        "relu_backward_test",
+        "forward_backward",
+        _elementwise_dout,
+        ex.relu_forward,
+        ex.relu_backward,
+        hint="relu_backward (section 2): dx = dout where x > 0 and 0 elsewhere; at x "
+        "== 0 exactly the gradient is 0.",
+    ),
+    exercise(
+        "leaky_relu_forward_test",
+        "forward",
         _with_alpha(0.01, 0.5),
-        _elementwise_dout,
-        "leaky_relu_forward (section 2): x where x > 0, alpha * x elsewhere; use the alpha "
-        "argument (default 0.01).",
-        "leaky_relu_backward (section 2): dx = dout where x > 0, alpha * dout elsewhere "
-        "(also at x == 0); take alpha from the cache.",
+        ex.leaky_relu_forward,
+        hint="leaky_relu_forward (section 2): x where x > 0, alpha * x elsewhere; "
+        "use the alpha argument (default 0.01).",
     ),
-    *_pair_specs(
-        "prelu",
+    exercise(
+        "leaky_relu_backward_test",
+        "forward_backward",
+        _elementwise_dout,
+        ex.leaky_relu_forward,
+        ex.leaky_relu_backward,
+        hint="leaky_relu_backward (section 2): dx = dout where x > 0, alpha * dout "
+        "elsewhere (also at x == 0); take alpha from the cache.",
+    ),
+    exercise(
+        "prelu_forward_test",
+        "forward",
         _prelu,
-        lambda rng: _prelu(rng, with_dout=True),
-        "prelu_forward (section 2): like leaky ReLU with slope alpha; a per-channel alpha "
-        "(shape (C,)) applies alpha[c] along axis 1 of x.",
-        "prelu_backward (section 2): return (dx, dalpha); dalpha sums x * dout over the "
-        "entries with x <= 0 that share the slope (all of them, or all axes but 1), with "
-        "alpha's shape.",
+        ex.prelu_forward,
+        hint="prelu_forward (section 2): like leaky ReLU with slope alpha; a "
+        "per-channel alpha (shape (C,)) applies alpha[c] along axis 1 of x.",
     ),
-    *_pair_specs(
-        "elu",
+    exercise(
+        "prelu_backward_test",
+        "forward_backward",
+        partial(_prelu, with_dout=True),
+        ex.prelu_forward,
+        ex.prelu_backward,
+        hint="prelu_backward (section 2): return (dx, dalpha); dalpha sums x * dout "
+        "over the entries with x <= 0 that share the slope (all of them, or all "
+        "axes but 1), with alpha's shape.",
+    ),
+    exercise(
+        "elu_forward_test",
+        "forward",
         _with_alpha(0.2, 2.0),
-        _elementwise_dout,
-        "elu_forward (section 3): x where x > 0, alpha * (exp(x) - 1) elsewhere; use the "
-        "alpha argument (default 1.0).",
-        "elu_backward (section 3): dx = dout where x > 0, dout * alpha * exp(x) elsewhere.",
+        ex.elu_forward,
+        hint="elu_forward (section 3): x where x > 0, alpha * (exp(x) - 1) "
+        "elsewhere; use the alpha argument (default 1.0).",
     ),
-    *_pair_specs(
-        "selu",
-        _elementwise,
+    exercise(
+        "elu_backward_test",
+        "forward_backward",
         _elementwise_dout,
-        "selu_forward (section 3): lambda * x for x > 0, lambda * alpha * (exp(x) - 1) "
-        "otherwise, with alpha = 1.67326324... and lambda = 1.05070098... exactly as printed.",
-        "selu_backward (section 3): dx = dout * lambda for x > 0, dout * lambda * alpha * "
-        "exp(x) otherwise.",
+        ex.elu_forward,
+        ex.elu_backward,
+        hint="elu_backward (section 3): dx = dout where x > 0, dout * alpha * exp(x) elsewhere.",
     ),
-    *_pair_specs(
-        "gelu",
+    exercise(
+        "selu_forward_test",
+        "forward",
         _elementwise,
+        ex.selu_forward,
+        hint="selu_forward (section 3): lambda * x for x > 0, lambda * alpha * "
+        "(exp(x) - 1) otherwise, with alpha = 1.67326324... and lambda = "
+        "1.05070098... exactly as printed.",
+    ),
+    exercise(
+        "selu_backward_test",
+        "forward_backward",
         _elementwise_dout,
-        "gelu_forward (section 4): the exact x * Phi(x) with Phi(x) = (1 + erf(x / sqrt(2)))"
-        " / 2, not the tanh approximation.",
-        "gelu_backward (section 4): dx = dout * (Phi(x) + x * phi(x)), phi(x) = "
+        ex.selu_forward,
+        ex.selu_backward,
+        hint="selu_backward (section 3): dx = dout * lambda for x > 0, dout * lambda "
+        "* alpha * exp(x) otherwise.",
+    ),
+    exercise(
+        "gelu_forward_test",
+        "forward",
+        _elementwise,
+        ex.gelu_forward,
+        hint="gelu_forward (section 4): the exact x * Phi(x) with Phi(x) = (1 + "
+        "erf(x / sqrt(2))) / 2, not the tanh approximation.",
+    ),
+    exercise(
+        "gelu_backward_test",
+        "forward_backward",
+        _elementwise_dout,
+        ex.gelu_forward,
+        ex.gelu_backward,
+        hint="gelu_backward (section 4): dx = dout * (Phi(x) + x * phi(x)), phi(x) = "
         "exp(-x**2 / 2) / sqrt(2 pi).",
     ),
-    *_pair_specs(
-        "maxout",
+    exercise(
+        "maxout_forward_test",
+        "forward",
         _maxout,
-        lambda rng: _maxout(rng, with_dout=True),
-        "maxout_forward (section 5): pieces[n, j, m] = x[n] @ w[j][:, m] + b[j, m]; out is "
-        "the max over the pieces (axis j), shape (N, M).",
-        "maxout_backward (section 5): dout goes to the winning piece only; then dx = sum_j "
-        "dpieces_j @ w[j].T, dw[j] = x.T @ dpieces_j, db[j] = dpieces_j.sum(axis=0).",
+        ex.maxout_forward,
+        hint="maxout_forward (section 5): pieces[n, j, m] = x[n] @ w[j][:, m] + b[j, "
+        "m]; out is the max over the pieces (axis j), shape (N, M).",
+    ),
+    exercise(
+        "maxout_backward_test",
+        "forward_backward",
+        partial(_maxout, with_dout=True),
+        ex.maxout_forward,
+        ex.maxout_backward,
+        hint="maxout_backward (section 5): dout goes to the winning piece only; then "
+        "dx = sum_j dpieces_j @ w[j].T, dw[j] = x.T @ dpieces_j, db[j] = "
+        "dpieces_j.sum(axis=0).",
     ),
 ]

@@ -1,19 +1,17 @@
 """Check specs of ``backprop.ipynb``: a graph by hand, layers, and a two-layer network.
 
-Shapes are drawn per case. The layer references are the course library's
-``dlcourse.functional`` (linear, ReLU, softmax cross-entropy); the two graph exercises
-are short enough that their references are written out here, with the library's
-overflow-free ``sigmoid``.
+Shapes are drawn per case; half the fully connected cases give every example extra axes.
+The references are ``dlcourse.exercises.a1.backprop``.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.functional.activations import relu_backward, relu_forward, sigmoid
-from dlcourse.functional.linear import linear_backward, linear_forward
-from dlcourse.functional.losses import softmax_cross_entropy_loss
+from autograder.specs import exercise
+from dlcourse.exercises.a1 import backprop as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -80,123 +78,72 @@ def _net_inputs(rng: np.random.Generator, with_labels: bool = True) -> Inputs:
     return inputs
 
 
-# --------------------------------------------------------------------------- references
-
-
-def _graph(inputs: Inputs) -> Inputs:
-    x, y, z = inputs["x"], inputs["y"], inputs["z"]
-    q = x + y
-    return {"out0": q, "out1": q * z, "out2": z, "out3": z, "out4": q}
-
-
-def _neuron(inputs: Inputs) -> Inputs:
-    w, x = inputs["w"], inputs["x"]
-    f = sigmoid(np.asarray(np.dot(w, x) + float(inputs["b"])))
-    local = f * (1.0 - f)
-    return {"out0": f, "out1": local * x, "out2": local * w, "out3": local}
-
-
-def _fc_forward(inputs: Inputs) -> Inputs:
-    out, _ = linear_forward(inputs["x"], inputs["w"], inputs["b"])
-    return {"out": out}
-
-
-def _fc_forward_backward(inputs: Inputs) -> Inputs:
-    out, cache = linear_forward(inputs["x"], inputs["w"], inputs["b"])
-    dx, dw, db = linear_backward(inputs["dout"], cache)
-    return {"out": out, "dx": dx, "dw": dw, "db": db}
-
-
-def _relu_forward(inputs: Inputs) -> Inputs:
-    return {"out": relu_forward(inputs["x"])[0]}
-
-
-def _relu_forward_backward(inputs: Inputs) -> Inputs:
-    out, cache = relu_forward(inputs["x"])
-    return {"out": out, "dx": relu_backward(inputs["dout"], cache)}
-
-
-def _scores(inputs: Inputs) -> tuple[np.ndarray, tuple]:
-    pre, cache1 = linear_forward(inputs["x"], inputs["w1"], inputs["b1"])
-    hidden, cache_relu = relu_forward(pre)
-    scores, cache2 = linear_forward(hidden, inputs["w2"], inputs["b2"])
-    return scores, (cache1, cache_relu, cache2)
-
-
-def _two_layer_loss(inputs: Inputs) -> Inputs:
-    scores, (cache1, cache_relu, cache2) = _scores(inputs)
-    loss, dscores = softmax_cross_entropy_loss(scores, inputs["y"])
-    dhidden, dw2, db2 = linear_backward(dscores, cache2)
-    _, dw1, db1 = linear_backward(relu_backward(dhidden, cache_relu), cache1)
-    return {"out0": np.asarray(loss), "out1": dw1, "out2": db1, "out3": dw2, "out4": db2}
-
-
-def _two_layer_predict(inputs: Inputs) -> Inputs:
-    scores, _ = _scores(inputs)
-    return {"out": np.argmax(scores, axis=1)}
-
-
 SPECS = [
-    CheckSpec(
+    exercise(
         "graph_add_multiply_test",
         "call",
         _graph_inputs,
-        _graph,
-        hint="graph_add_multiply (section 1): q = x + y, f = q * z; df/dz = q, and the add "
-        "gate passes df/dq = z unchanged to x and y. Return (q, f, dx, dy, dz).",
+        ex.graph_add_multiply,
+        hint="graph_add_multiply (section 1): q = x + y, f = q * z; df/dz = q, and "
+        "the add gate passes df/dq = z unchanged to x and y. Return (q, f, dx, "
+        "dy, dz).",
     ),
-    CheckSpec(
+    exercise(
         "graph_sigmoid_neuron_test",
         "call",
         _neuron_inputs,
-        _neuron,
-        hint="graph_sigmoid_neuron (section 1): f = sigmoid(w . x + b); with s = f * (1 - f) "
-        "the gradients are dw = s * x, dx = s * w, db = s. Return (f, dw, dx, db).",
+        ex.graph_sigmoid_neuron,
+        hint="graph_sigmoid_neuron (section 1): f = sigmoid(w . x + b); with s = f * "
+        "(1 - f) the gradients are dw = s * x, dx = s * w, db = s. Return (f, "
+        "dw, dx, db).",
     ),
-    CheckSpec(
+    exercise(
         "fc_forward_test",
         "forward",
         _fc_inputs,
-        _fc_forward,
-        hint="fc_forward (section 2a): flatten x to (N, D) with x.reshape(N, -1), then "
-        "out = x2d @ w + b.",
+        ex.fc_forward,
+        hint="fc_forward (section 2a): flatten x to (N, D) with x.reshape(N, -1), "
+        "then out = x2d @ w + b.",
     ),
-    CheckSpec(
+    exercise(
         "fc_backward_test",
         "forward_backward",
-        lambda rng: _fc_inputs(rng, with_dout=True),
-        _fc_forward_backward,
-        hint="fc_backward (section 2a): dx = dout @ w.T reshaped to x's shape, "
-        "dw = x2d.T @ dout, db = dout summed over the batch (axis 0).",
+        partial(_fc_inputs, with_dout=True),
+        ex.fc_forward,
+        ex.fc_backward,
+        hint="fc_backward (section 2a): dx = dout @ w.T reshaped to x's shape, dw = "
+        "x2d.T @ dout, db = dout summed over the batch (axis 0).",
     ),
-    CheckSpec(
+    exercise(
         "relu_layer_forward_test",
         "forward",
         _relu_inputs,
-        _relu_forward,
+        ex.relu_layer_forward,
         hint="relu_layer_forward (section 2b): out = np.maximum(x, 0) for x of any shape.",
     ),
-    CheckSpec(
+    exercise(
         "relu_layer_backward_test",
         "forward_backward",
-        lambda rng: _relu_inputs(rng, with_dout=True),
-        _relu_forward_backward,
+        partial(_relu_inputs, with_dout=True),
+        ex.relu_layer_forward,
+        ex.relu_layer_backward,
         hint="relu_layer_backward (section 2b): dx = dout where the cached input x > 0, else 0.",
     ),
-    CheckSpec(
+    exercise(
         "two_layer_loss_test",
         "call",
         _net_inputs,
-        _two_layer_loss,
-        hint="two_layer_loss (section 4): fc -> relu -> fc -> softmax_loss forward, then "
-        "fc_backward, relu_layer_backward, fc_backward in reverse; return (loss, dw1, db1, "
-        "dw2, db2). Check fc_backward and relu_layer_backward first.",
+        ex.two_layer_loss,
+        hint="two_layer_loss (section 4): fc -> relu -> fc -> softmax_loss forward, "
+        "then fc_backward, relu_layer_backward, fc_backward in reverse; return "
+        "(loss, dw1, db1, dw2, db2). Check fc_backward and relu_layer_backward "
+        "first.",
     ),
-    CheckSpec(
+    exercise(
         "two_layer_predict_test",
         "call",
-        lambda rng: _net_inputs(rng, with_labels=False),
-        _two_layer_predict,
+        partial(_net_inputs, with_labels=False),
+        ex.two_layer_predict,
         hint="two_layer_predict (section 4): the forward pass to the scores, then "
         "np.argmax(scores, axis=1).",
     ),

@@ -1,16 +1,18 @@
 """Check specs of ``losses.ipynb``: regression, binary and multiclass losses.
 
-Shapes are drawn per case. Every reference is ``dlcourse.functional.losses``. The
+Shapes are drawn per case. The references are ``dlcourse.exercises.a1.losses``. The
 logit-based checks put some logits near +-1000 in every case, so a formula that calls
 ``exp`` on a large positive number (naive softmax, ``log(1 + exp(s))``) fails them.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.functional import losses
+from autograder.specs import exercise
+from dlcourse.exercises.a1 import losses as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -55,58 +57,51 @@ def _class_scores(rng: np.random.Generator, large: bool) -> Inputs:
     return {"scores": scores, "y": rng.integers(0, c, size=n)}
 
 
-def _loss_reference(name: str):
-    loss_fn = getattr(losses, name)
-
-    def reference(inputs: Inputs) -> Inputs:
-        loss, grad = loss_fn(*inputs.values())
-        return {"loss": np.asarray(loss), "dscores": grad}
-
-    return reference
-
-
 SPECS = [
-    CheckSpec(
+    exercise(
         "mse_loss_test",
         "loss",
         _regression,
-        _loss_reference("mse_loss"),
-        hint="mse_loss (section 1): loss = mean((y_hat - y)**2), gradient 2 * (y_hat - y) "
-        "/ y_hat.size (no factor 1/2; divide by the number of entries).",
+        ex.mse_loss,
+        hint="mse_loss (section 1): loss = mean((y_hat - y)**2), gradient 2 * (y_hat "
+        "- y) / y_hat.size (no factor 1/2; divide by the number of entries).",
     ),
-    CheckSpec(
+    exercise(
         "bce_loss_test",
         "loss",
         _probabilities,
-        _loss_reference("bce_loss"),
+        ex.bce_loss,
         hint="bce_loss (section 2a): -mean(y log p + (1 - y) log(1 - p)); gradient "
-        "(p - y) / (p (1 - p)) / probs.size. Targets may be soft (between 0 and 1).",
+        "(p - y) / (p (1 - p)) / probs.size. Targets may be soft (between 0 and "
+        "1).",
     ),
-    CheckSpec(
+    exercise(
         "bce_with_logits_loss_test",
         "loss",
         _binary_logits,
-        _loss_reference("bce_with_logits_loss"),
+        ex.bce_with_logits_loss,
         hint="bce_with_logits_loss (section 2b): per entry max(s, 0) - y s + "
-        "log1p(exp(-|s|)), averaged; gradient (sigmoid(s) - y) / scores.size. Some logits "
-        "are near +-1000: never call exp on a large positive number.",
+        "log1p(exp(-|s|)), averaged; gradient (sigmoid(s) - y) / scores.size. "
+        "Some logits are near +-1000: never call exp on a large positive "
+        "number.",
     ),
-    CheckSpec(
+    exercise(
         "softmax_cross_entropy_loss_test",
         "loss",
-        lambda rng: _class_scores(rng, large=True),
-        _loss_reference("softmax_cross_entropy_loss"),
-        hint="softmax_cross_entropy_loss (section 3): subtract each row's maximum before exp "
-        "(some rows hold logits near +-1000), compute log-probabilities, average "
-        "-log p[i, y_i]; gradient (softmax - onehot(y)) / N.",
+        partial(_class_scores, large=True),
+        ex.softmax_cross_entropy_loss,
+        hint="softmax_cross_entropy_loss (section 3): subtract each row's maximum "
+        "before exp (some rows hold logits near +-1000), compute "
+        "log-probabilities, average -log p[i, y_i]; gradient (softmax - "
+        "onehot(y)) / N.",
     ),
-    CheckSpec(
+    exercise(
         "multiclass_svm_loss_test",
         "loss",
-        lambda rng: _class_scores(rng, large=False),
-        _loss_reference("multiclass_svm_loss"),
-        hint="multiclass_svm_loss (section 4): sum over j != y_i of max(0, s_ij - s_iy_i + 1), "
-        "divided by N; +1/N for each violated class, minus the count of violations / N for "
-        "the true class.",
+        partial(_class_scores, large=False),
+        ex.multiclass_svm_loss,
+        hint="multiclass_svm_loss (section 4): sum over j != y_i of max(0, s_ij - "
+        "s_iy_i + 1), divided by N; +1/N for each violated class, minus the "
+        "count of violations / N for the true class.",
     ),
 ]

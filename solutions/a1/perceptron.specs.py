@@ -1,17 +1,15 @@
 """Check specs of ``perceptron.ipynb``: prediction, the training rule and its schedule.
 
-The references are the course library's ``dlcourse.optim.perceptron``: ``sign`` (ties
-go to +1), ``perceptron_lr``, ``perceptron_update`` and the ``Perceptron`` class, whose
-``fit`` runs the same epochs as the notebook's ``train_perceptron`` and stops after the
-first epoch without a mistake. Sizes are drawn per case.
+The references are ``dlcourse.exercises.a1.perceptron``. Sizes are drawn per case;
+prediction cases put a point exactly on the boundary, where ties go to +1.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.optim import perceptron as ref
+from autograder.specs import exercise
+from dlcourse.exercises.a1 import perceptron as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -80,80 +78,51 @@ def _train_inputs(rng: np.random.Generator) -> Inputs:
     }
 
 
-def _predict(inputs: Inputs) -> Inputs:
-    return {"out": ref.sign(ref.add_bias_column(inputs["x"]) @ inputs["w"])}
-
-
-def _lr(inputs: Inputs) -> Inputs:
-    return {"out": np.asarray(ref.perceptron_lr(inputs["epoch"]))}
-
-
-def _update(inputs: Inputs) -> Inputs:
-    w, wrong = ref.perceptron_update(
-        inputs["w"], inputs["x"], float(inputs["y"]), float(inputs["lr"])
-    )
-    return {"out0": w, "out1": np.asarray(wrong)}
-
-
-def _epoch(inputs: Inputs) -> Inputs:
-    xb = ref.add_bias_column(inputs["x"])
-    w, mistakes = inputs["w"], 0
-    for x_i, y_i in zip(xb, inputs["y"], strict=True):
-        w, wrong = ref.perceptron_update(w, x_i, float(y_i), float(inputs["lr"]))
-        mistakes += int(wrong)
-    return {"out0": w, "out1": np.asarray(mistakes)}
-
-
-def _train(inputs: Inputs) -> Inputs:
-    model = ref.Perceptron(inputs["x"].shape[1])
-    model.fit(inputs["x"], inputs["y"], num_epochs=int(inputs["num_epochs"]))
-    mistakes = np.array([record.mistakes for record in model.history], dtype=np.int64)
-    return {"out0": model.weights, "out1": mistakes}
-
-
 SPECS = [
-    CheckSpec(
+    exercise(
         "perceptron_predict_test",
         "call",
         _predict_inputs,
-        _predict,
-        hint="perceptron_predict (section 1): score = x @ w[:-1] + w[-1] (bias last); +1 "
-        "where score >= 0, -1 elsewhere. np.sign gives 0 on the boundary, which is wrong.",
+        ex.perceptron_predict,
+        hint="perceptron_predict (section 1): score = x @ w[:-1] + w[-1] (bias "
+        "last); +1 where score >= 0, -1 elsewhere. np.sign gives 0 on the "
+        "boundary, which is wrong.",
     ),
-    CheckSpec(
+    exercise(
         "perceptron_lr_test",
         "call",
         _lr_inputs,
-        _lr,
-        hint="perceptron_lr (section 2): 1000 / (1000 + epoch), elementwise for an array of "
-        "epochs, as floats (beware of integer division).",
+        ex.perceptron_lr,
+        hint="perceptron_lr (section 2): 1000 / (1000 + epoch), elementwise for an "
+        "array of epochs, as floats (beware of integer division).",
     ),
-    CheckSpec(
+    exercise(
         "perceptron_update_test",
         "call",
         _update_inputs,
-        _update,
+        ex.perceptron_update,
         num_visible=3,
         num_hidden=4,
-        hint="perceptron_update (section 2): y_hat = +1 if w @ x >= 0 else -1; return "
-        "(w + lr * (y - y_hat) * x, y_hat != y). A correct example leaves w unchanged.",
+        hint="perceptron_update (section 2): y_hat = +1 if w @ x >= 0 else -1; "
+        "return (w + lr * (y - y_hat) * x, y_hat != y). A correct example "
+        "leaves w unchanged.",
     ),
-    CheckSpec(
+    exercise(
         "perceptron_epoch_test",
         "call",
         _epoch_inputs,
-        _epoch,
+        ex.perceptron_epoch,
         hint="perceptron_epoch (section 2): append a column of ones to x, then apply "
-        "perceptron_update to rows 0, 1, ... in order, each from the previous weights; "
-        "return (w, number of mistakes).",
+        "perceptron_update to rows 0, 1, ... in order, each from the previous "
+        "weights; return (w, number of mistakes).",
     ),
-    CheckSpec(
+    exercise(
         "train_perceptron_test",
         "call",
         _train_inputs,
-        _train,
-        hint="train_perceptron (section 3): start from zeros of shape (D + 1,); epoch t uses "
-        "perceptron_lr(t) with t from 0; record each epoch's mistakes and stop right after "
-        "an epoch with 0 mistakes.",
+        ex.train_perceptron,
+        hint="train_perceptron (section 3): start from zeros of shape (D + 1,); "
+        "epoch t uses perceptron_lr(t) with t from 0; record each epoch's "
+        "mistakes and stop right after an epoch with 0 mistakes.",
     ),
 ]

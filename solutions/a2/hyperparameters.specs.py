@@ -1,17 +1,15 @@
 """Check specs of ``hyperparameters.ipynb``: the initial loss and the search point sets.
 
-The references are the course library's: the softmax loss of all-zero scores
-(``dlcourse.functional.losses``) and the search tools of ``dlcourse.train.search``
-(``LogUniform`` maps a uniform number onto the log scale; ``grid_search`` enumerates a grid).
+The references are ``dlcourse.exercises.a2.hyperparameters``. Ranges span 1 to 6
+decades, so interpolating the values instead of the exponents always shows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.functional.losses import softmax_cross_entropy_loss
-from dlcourse.train.search import LogUniform, grid_search
+from autograder.specs import exercise
+from dlcourse.exercises.a2 import hyperparameters as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -53,78 +51,47 @@ def _random_inputs(rng: np.random.Generator) -> Inputs:
     }
 
 
-def _initial_loss(inputs: Inputs) -> Inputs:
-    # Near-zero scores give uniform probabilities: the loss of all-zero scores, any label.
-    num_classes = int(inputs["num_classes"])
-    loss, _ = softmax_cross_entropy_loss(np.zeros((1, num_classes)), np.array([0]))
-    return {"out": np.asarray(loss)}
-
-
-def _log_uniform(inputs: Inputs) -> Inputs:
-    dist = LogUniform(float(inputs["low"]), float(inputs["high"]))
-    return {"out": np.vectorize(dist.from_unit, otypes=[np.float64])(inputs["u"])}
-
-
-def _log_grid(inputs: Inputs) -> Inputs:
-    dist = LogUniform(float(inputs["low"]), float(inputs["high"]))
-    steps = np.linspace(0.0, 1.0, int(inputs["num"]))
-    return {"out": np.array([dist.from_unit(float(step)) for step in steps])}
-
-
-def _grid_points(inputs: Inputs) -> Inputs:
-    grid = {"lr": list(inputs["lr_values"]), "reg": list(inputs["reg_values"])}
-    # Every trial scores the same, and sorting keeps ties in order: the grid's own order.
-    trials = grid_search(lambda **params: 0.0, grid)
-    return {"out": np.array([[trial.params["lr"], trial.params["reg"]] for trial in trials])}
-
-
-def _random_points(inputs: Inputs) -> Inputs:
-    columns = []
-    for j in range(2):
-        dist = LogUniform(float(inputs["low"][j]), float(inputs["high"][j]))
-        columns.append([dist.from_unit(float(u)) for u in inputs["u"][:, j]])
-    return {"out": np.array(columns).T}
-
-
 SPECS = [
-    CheckSpec(
+    exercise(
         "initial_softmax_loss_test",
         "call",
         _num_classes,
-        _initial_loss,
+        ex.initial_softmax_loss,
         hint="initial_softmax_loss (step 1): with all scores equal every class gets "
-        "probability 1/C, so the loss is -log(1/C) = log(C), the natural logarithm.",
+        "probability 1/C, so the loss is -log(1/C) = log(C), the natural "
+        "logarithm.",
     ),
-    CheckSpec(
+    exercise(
         "log_uniform_test",
         "call",
         _log_uniform_inputs,
-        _log_uniform,
+        ex.log_uniform,
         hint="log_uniform (steps 4-5): interpolate the exponents, not the values: "
         "low * (high / low) ** u, elementwise, same shape as u.",
     ),
-    CheckSpec(
+    exercise(
         "log_grid_test",
         "call",
         _log_grid_inputs,
-        _log_grid,
-        hint="log_grid (steps 4-5): num values from low to high (both included), evenly "
-        "spaced on a log scale; np.geomspace or log_uniform of np.linspace(0, 1, num).",
+        ex.log_grid,
+        hint="log_grid (steps 4-5): num values from low to high (both included), "
+        "evenly spaced on a log scale; np.geomspace or log_uniform of "
+        "np.linspace(0, 1, num).",
     ),
-    CheckSpec(
+    exercise(
         "grid_points_test",
         "call",
         _grid_inputs,
-        _grid_points,
-        hint="grid_points (steps 4-5): every (lr, reg) pair, shape (K * M, 2), lr changing "
-        "slowest: [[lr0, reg0], [lr0, reg1], ..., [lr1, reg0], ...].",
+        ex.grid_points,
+        hint="grid_points (steps 4-5): every (lr, reg) pair, shape (K * M, 2), lr "
+        "changing slowest: [[lr0, reg0], [lr0, reg1], ..., [lr1, reg0], ...].",
     ),
-    CheckSpec(
+    exercise(
         "random_points_test",
         "call",
         _random_inputs,
-        _random_points,
-        hint="random_points (steps 4-5): column j of u becomes log-uniform between low[j] "
-        "and high[j]; the result has u's shape (K, 2).",
+        ex.random_points,
+        hint="random_points (steps 4-5): column j of u becomes log-uniform between "
+        "low[j] and high[j]; the result has u's shape (K, 2).",
     ),
 ]

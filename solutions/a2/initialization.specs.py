@@ -1,10 +1,7 @@
 """Check specs of ``initialization.ipynb``: fans, Xavier and Kaiming scales, a tanh stack.
 
-Shapes are drawn per case. The references are the course library's: ``compute_fans`` and
-``calculate_gain`` from ``dlcourse.init`` (the Kaiming std is ``gain / sqrt(fan_in)``, as
-in ``kaiming_normal``) and ``tanh_forward`` from ``dlcourse.functional.activations``. The
-Xavier scales are the two formulas of ``dlcourse.init.xavier_normal`` and
-``xavier_uniform`` with gain 1.
+Shapes are drawn per case, with different fans on the two sides of every weight. The
+references are ``dlcourse.exercises.a2.initialization``.
 """
 
 from __future__ import annotations
@@ -13,9 +10,8 @@ import math
 
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.functional.activations import tanh_forward
-from dlcourse.init import calculate_gain, compute_fans
+from autograder.specs import exercise
+from dlcourse.exercises.a2 import initialization as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -79,78 +75,46 @@ def _stack_inputs(rng: np.random.Generator) -> Inputs:
     }
 
 
-# --------------------------------------------------------------------------- references
-
-
-def _fans(inputs: Inputs) -> Inputs:
-    fan_in, fan_out = compute_fans(tuple(int(v) for v in inputs["shape"]))
-    return {"out0": np.asarray(fan_in), "out1": np.asarray(fan_out)}
-
-
-def _xavier(inputs: Inputs) -> Inputs:
-    total = float(inputs["fan_in"]) + float(inputs["fan_out"])
-    return {"out0": np.asarray(math.sqrt(2.0 / total)), "out1": np.asarray(math.sqrt(6.0 / total))}
-
-
-def _kaiming_std(inputs: Inputs) -> Inputs:
-    gain = calculate_gain("leaky_relu", float(inputs["negative_slope"]))
-    return {"out": np.asarray(gain / math.sqrt(float(inputs["fan_in"])))}
-
-
-def _kaiming_init(inputs: Inputs) -> Inputs:
-    z = inputs["z"]
-    fan_in, _ = compute_fans(z.shape)
-    return {"out": z * (calculate_gain("relu") / math.sqrt(fan_in))}
-
-
-def _stack(inputs: Inputs) -> Inputs:
-    a = inputs["x"]
-    stds = []
-    for weights in inputs["w"]:
-        a, _ = tanh_forward(a @ weights)
-        stds.append(a.std())
-    return {"out": np.array(stds)}
-
-
 SPECS = [
-    CheckSpec(
+    exercise(
         "compute_fans_test",
         "call",
         _shape_inputs,
-        _fans,
-        hint="compute_fans (section 2): (D, M) -> (D, M); (F, C, HH, WW) -> "
-        "(C * HH * WW, F * HH * WW). Return two integers.",
+        ex.compute_fans,
+        hint="compute_fans (section 2): (D, M) -> (D, M); (F, C, HH, WW) -> (C * HH "
+        "* WW, F * HH * WW). Return two integers.",
     ),
-    CheckSpec(
+    exercise(
         "xavier_scales_test",
         "call",
         _fan_inputs,
-        _xavier,
-        hint="xavier_scales (section 3): std = sqrt(2 / (fan_in + fan_out)), "
-        "bound = sqrt(6 / (fan_in + fan_out)); return (std, bound).",
+        ex.xavier_scales,
+        hint="xavier_scales (section 3): std = sqrt(2 / (fan_in + fan_out)), bound = "
+        "sqrt(6 / (fan_in + fan_out)); return (std, bound).",
     ),
-    CheckSpec(
+    exercise(
         "kaiming_std_test",
         "call",
         _kaiming_std_inputs,
-        _kaiming_std,
-        hint="kaiming_std (section 3): gain = sqrt(2 / (1 + negative_slope**2)), "
-        "std = gain / sqrt(fan_in); for negative_slope 0 that is sqrt(2 / fan_in).",
+        ex.kaiming_std,
+        hint="kaiming_std (section 3): gain = sqrt(2 / (1 + negative_slope**2)), std "
+        "= gain / sqrt(fan_in); for negative_slope 0 that is sqrt(2 / fan_in).",
     ),
-    CheckSpec(
+    exercise(
         "kaiming_normal_init_test",
         "call",
         _draw_inputs,
-        _kaiming_init,
-        hint="kaiming_normal_init (section 3): z * sqrt(2 / fan_in) with fan_in = D for "
-        "(D, M) and C * HH * WW for (F, C, HH, WW).",
+        ex.kaiming_normal_init,
+        hint="kaiming_normal_init (section 3): z * sqrt(2 / fan_in) with fan_in = D "
+        "for (D, M) and C * HH * WW for (F, C, HH, WW).",
     ),
-    CheckSpec(
+    exercise(
         "tanh_stack_stds_test",
         "call",
         _stack_inputs,
-        _stack,
-        hint="tanh_stack_stds (section 4): a = x; for each layer a = tanh(a @ w[l]) and "
-        "record a.std() (over all values, ddof=0, after the tanh); return shape (L,).",
+        ex.tanh_stack_stds,
+        hint="tanh_stack_stds (section 4): a = x; for each layer a = tanh(a @ w[l]) "
+        "and record a.std() (over all values, ddof=0, after the tanh); return "
+        "shape (L,).",
     ),
 ]

@@ -1,25 +1,16 @@
 """Check specs of ``optimizers.ipynb``: one-step update rules and learning-rate schedules.
 
-The references are the course library's pure update rules in ``dlcourse.optim.optimizers``
-(each takes ``(w, dw, state)`` and returns ``(next_w, next_state)``; the notebook's
-functions take the state arrays as separate arguments) and the schedules of
-``dlcourse.optim.schedules``. Momentum and Nesterov use the lectures' "classical" form
-``v <- mu * v - lr * g; w <- w + v``.
+The references are ``dlcourse.exercises.a2.optimizers`` (the notebook's signatures, with
+the state arrays as separate arguments). Momentum and Nesterov use the lectures'
+"classical" form ``v <- mu * v - lr * g; w <- w + v``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.optim.optimizers import (
-    adagrad_step,
-    adam_step,
-    momentum_step,
-    rmsprop_step,
-    sgd_step,
-)
-from dlcourse.optim.schedules import CosineAnnealing, LinearWarmup, StepDecay
+from autograder.specs import exercise
+from dlcourse.exercises.a2 import optimizers as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -127,157 +118,76 @@ def _warmup_inputs(rng: np.random.Generator) -> Inputs:
     }
 
 
-def _sgd(inputs: Inputs) -> Inputs:
-    next_w, _ = sgd_step(inputs["w"], inputs["dw"], {}, lr=float(inputs["lr"]))
-    return {"out": next_w}
-
-
-def _momentum(nesterov: bool):
-    def reference(inputs: Inputs) -> Inputs:
-        next_w, state = momentum_step(
-            inputs["w"],
-            inputs["dw"],
-            {"velocity": inputs["v"]},
-            lr=float(inputs["lr"]),
-            momentum=float(inputs["mu"]),
-            nesterov=nesterov,
-            form="classical",
-        )
-        return {"out0": next_w, "out1": state["velocity"]}
-
-    return reference
-
-
-def _adagrad(inputs: Inputs) -> Inputs:
-    next_w, state = adagrad_step(
-        inputs["w"],
-        inputs["dw"],
-        {"sum_sq": inputs["cache"]},
-        lr=float(inputs["lr"]),
-        eps=float(inputs["eps"]),
-    )
-    return {"out0": next_w, "out1": state["sum_sq"]}
-
-
-def _rmsprop(inputs: Inputs) -> Inputs:
-    next_w, state = rmsprop_step(
-        inputs["w"],
-        inputs["dw"],
-        {"sq_avg": inputs["cache"]},
-        lr=float(inputs["lr"]),
-        alpha=float(inputs["decay_rate"]),
-        eps=float(inputs["eps"]),
-    )
-    return {"out0": next_w, "out1": state["sq_avg"]}
-
-
-def _adam(inputs: Inputs) -> Inputs:
-    # The reference counts the steps already taken; the notebook's t is this step's number.
-    state = {"m": inputs["m"], "v": inputs["v"], "step": int(inputs["t"]) - 1}
-    next_w, state = adam_step(
-        inputs["w"],
-        inputs["dw"],
-        state,
-        lr=float(inputs["lr"]),
-        beta1=float(inputs["beta1"]),
-        beta2=float(inputs["beta2"]),
-        eps=float(inputs["eps"]),
-    )
-    return {"out0": next_w, "out1": state["m"], "out2": state["v"]}
-
-
-def _schedule_lrs(schedule, epochs: np.ndarray) -> Inputs:
-    return {"out": np.array([schedule.lr_at(float(epoch)) for epoch in epochs])}
-
-
-def _step_decay(inputs: Inputs) -> Inputs:
-    schedule = StepDecay(float(inputs["base_lr"]), int(inputs["step_size"]), float(inputs["gamma"]))
-    return _schedule_lrs(schedule, inputs["epoch"])
-
-
-def _cosine(inputs: Inputs) -> Inputs:
-    schedule = CosineAnnealing(
-        float(inputs["base_lr"]), int(inputs["t_max"]), float(inputs["min_lr"])
-    )
-    return _schedule_lrs(schedule, inputs["epoch"])
-
-
-def _warmup(inputs: Inputs) -> Inputs:
-    schedule = LinearWarmup(
-        float(inputs["base_lr"]), int(inputs["warmup_epochs"]), float(inputs["start_factor"])
-    )
-    return _schedule_lrs(schedule, inputs["epoch"])
-
-
 SPECS = [
-    CheckSpec(
+    exercise(
         "sgd_step_test",
         "call",
         _sgd_inputs,
-        _sgd,
+        ex.sgd_step,
         hint="sgd_step: one step against the gradient, w - lr * dw; return the new w only.",
     ),
-    CheckSpec(
+    exercise(
         "momentum_step_test",
         "call",
         _momentum_inputs,
-        _momentum(nesterov=False),
-        hint="momentum_step: first the velocity v = mu * v - lr * dw, then w + v (the new "
-        "velocity); return (w, v).",
+        ex.momentum_step,
+        hint="momentum_step: first the velocity v = mu * v - lr * dw, then w + v "
+        "(the new velocity); return (w, v).",
     ),
-    CheckSpec(
+    exercise(
         "nesterov_step_test",
         "call",
         _momentum_inputs,
-        _momentum(nesterov=True),
-        hint="nesterov_step: the same new velocity as momentum, but the weights move by "
-        "(1 + mu) * v_new - mu * v_old; return (w, v_new).",
+        ex.nesterov_step,
+        hint="nesterov_step: the same new velocity as momentum, but the weights move "
+        "by (1 + mu) * v_new - mu * v_old; return (w, v_new).",
     ),
-    CheckSpec(
+    exercise(
         "adagrad_step_test",
         "call",
         _adagrad_inputs,
-        _adagrad,
-        hint="adagrad_step: cache + dw**2 (summed, never decayed), then "
-        "w - lr * dw / (sqrt(new cache) + eps); eps outside the square root.",
+        ex.adagrad_step,
+        hint="adagrad_step: cache + dw**2 (summed, never decayed), then w - lr * dw "
+        "/ (sqrt(new cache) + eps); eps outside the square root.",
     ),
-    CheckSpec(
+    exercise(
         "rmsprop_step_test",
         "call",
         _rmsprop_inputs,
-        _rmsprop,
-        hint="rmsprop_step: cache = decay_rate * cache + (1 - decay_rate) * dw**2, then the "
-        "AdaGrad step with the new cache.",
+        ex.rmsprop_step,
+        hint="rmsprop_step: cache = decay_rate * cache + (1 - decay_rate) * dw**2, "
+        "then the AdaGrad step with the new cache.",
     ),
-    CheckSpec(
+    exercise(
         "adam_step_test",
         "call",
         _adam_inputs,
-        _adam,
-        hint="adam_step: update m and v first, divide copies of them by (1 - beta1**t) and "
-        "(1 - beta2**t), step with m_hat / (sqrt(v_hat) + eps); return the uncorrected m, v.",
+        ex.adam_step,
+        hint="adam_step: update m and v first, divide copies of them by (1 - "
+        "beta1**t) and (1 - beta2**t), step with m_hat / (sqrt(v_hat) + eps); "
+        "return the uncorrected m, v.",
     ),
-    CheckSpec(
+    exercise(
         "step_decay_lr_test",
         "call",
         _step_decay_inputs,
-        _step_decay,
-        hint="step_decay_lr: base_lr * gamma ** (number of whole step_size blocks before "
-        "epoch), i.e. epoch // step_size; one rate per epoch.",
+        ex.step_decay_lr,
+        hint="step_decay_lr: base_lr * gamma ** (number of whole step_size blocks "
+        "before epoch), i.e. epoch // step_size; one rate per epoch.",
     ),
-    CheckSpec(
+    exercise(
         "cosine_lr_test",
         "call",
         _cosine_inputs,
-        _cosine,
-        hint="cosine_lr: min_lr + (base_lr - min_lr) * (1 + cos(pi * epoch / t_max)) / 2; "
-        "base_lr at epoch 0, min_lr at t_max.",
+        ex.cosine_lr,
+        hint="cosine_lr: min_lr + (base_lr - min_lr) * (1 + cos(pi * epoch / t_max)) "
+        "/ 2; base_lr at epoch 0, min_lr at t_max.",
     ),
-    CheckSpec(
+    exercise(
         "warmup_lr_test",
         "call",
         _warmup_inputs,
-        _warmup,
+        ex.warmup_lr,
         hint="warmup_lr: base_lr * (start_factor + (1 - start_factor) * epoch / "
         "warmup_epochs) before warmup_epochs, base_lr from then on.",
     ),

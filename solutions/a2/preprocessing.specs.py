@@ -1,17 +1,16 @@
 """Check specs of ``preprocessing.ipynb``: centring, scaling, train statistics, PCA, ZCA.
 
-Shapes are drawn per case. Every reference is the course library's
-``dlcourse.data.preprocess``: ``MeanImage`` and ``Standardizer`` (per feature and per
-channel), ``PCA`` (whose sign convention, largest-magnitude entry positive, the notebook
-states) and ``Whitening(kind="zca")``, which is sign-free by construction.
+Shapes are drawn per case. The references are ``dlcourse.exercises.a2.preprocessing``
+(PCA's sign convention, largest-magnitude entry positive, is the notebook's; ZCA is
+sign-free by construction).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.data.preprocess import PCA, MeanImage, Standardizer, Whitening
+from autograder.specs import exercise
+from dlcourse.exercises.a2 import preprocessing as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -95,85 +94,57 @@ def _zca_inputs(rng: np.random.Generator) -> Inputs:
     return {"x_train": x_train, "x": x, "eps": np.array(10.0 ** rng.uniform(-3, -1))}
 
 
-# --------------------------------------------------------------------------- references
-
-
-def _center(inputs: Inputs) -> Inputs:
-    return {"out": MeanImage().fit_transform(inputs["x"])}
-
-
-def _standardize(inputs: Inputs) -> Inputs:
-    return {"out": Standardizer(per="feature").fit_transform(inputs["x"])}
-
-
-def _channel_stats(inputs: Inputs) -> Inputs:
-    scaler = Standardizer(per="channel").fit(inputs["x"])
-    return {"out0": scaler.mean_.ravel(), "out1": scaler.std_.ravel()}
-
-
-def _splits(inputs: Inputs) -> Inputs:
-    scaler = Standardizer(per="channel").fit(inputs["x_train"])
-    return {"out0": scaler.transform(inputs["x_train"]), "out1": scaler.transform(inputs["x_test"])}
-
-
-def _pca(inputs: Inputs) -> Inputs:
-    pca = PCA(num_components=int(inputs["num_components"])).fit(inputs["x"])
-    return {"out0": pca.mean_, "out1": pca.components_, "out2": pca.explained_variance_}
-
-
-def _zca(inputs: Inputs) -> Inputs:
-    whitening = Whitening(kind="zca", eps=float(inputs["eps"])).fit(inputs["x_train"])
-    return {"out": whitening.transform(inputs["x"])}
-
-
 SPECS = [
-    CheckSpec(
+    exercise(
         "center_features_test",
         "call",
         _features,
-        _center,
-        hint="center_features (section 1): subtract x.mean(axis=0), one mean per feature "
-        "(column), not the mean of the whole array.",
+        ex.center_features,
+        hint="center_features (section 1): subtract x.mean(axis=0), one mean per "
+        "feature (column), not the mean of the whole array.",
     ),
-    CheckSpec(
+    exercise(
         "standardize_features_test",
         "call",
         _features,
-        _standardize,
-        hint="standardize_features (section 1): (x - mean) / std with both over axis 0 and "
-        "the std dividing by N (ddof=0, NumPy's default).",
+        ex.standardize_features,
+        hint="standardize_features (section 1): (x - mean) / std with both over axis "
+        "0 and the std dividing by N (ddof=0, NumPy's default).",
     ),
-    CheckSpec(
+    exercise(
         "channel_stats_test",
         "call",
         _image_batch,
-        _channel_stats,
-        hint="channel_stats (section 2): mean and std over axes (0, 2, 3), ddof=0; return "
-        "two arrays of shape (C,).",
+        ex.channel_stats,
+        hint="channel_stats (section 2): mean and std over axes (0, 2, 3), ddof=0; "
+        "return two arrays of shape (C,).",
     ),
-    CheckSpec(
+    exercise(
         "standardize_splits_test",
         "call",
         _image_splits,
-        _splits,
-        hint="standardize_splits (section 3): per-channel mean and std of x_train only "
-        "(axes (0, 2, 3), ddof=0), then apply those same numbers to x_train and x_test.",
+        ex.standardize_splits,
+        hint="standardize_splits (section 3): per-channel mean and std of x_train "
+        "only (axes (0, 2, 3), ddof=0), then apply those same numbers to "
+        "x_train and x_test.",
     ),
-    CheckSpec(
+    exercise(
         "pca_fit_test",
         "call",
         _pca_inputs,
-        _pca,
-        hint="pca_fit (section 4): centre x; the rows of Vt from np.linalg.svd (or the "
-        "eigenvectors of the covariance by decreasing eigenvalue); flip each row so its "
-        "largest-magnitude entry is positive; variances divide by N - 1.",
+        ex.pca_fit,
+        hint="pca_fit (section 4): centre x; the rows of Vt from np.linalg.svd (or "
+        "the eigenvectors of the covariance by decreasing eigenvalue); flip "
+        "each row so its largest-magnitude entry is positive; variances divide "
+        "by N - 1.",
     ),
-    CheckSpec(
+    exercise(
         "zca_whiten_test",
         "call",
         _zca_inputs,
-        _zca,
-        hint="zca_whiten (section 5): mean and covariance (divide by N - 1) of x_train; "
-        "out = (x - mean) @ V diag(1 / sqrt(lam + eps)) V^T with lam, V from np.linalg.eigh.",
+        ex.zca_whiten,
+        hint="zca_whiten (section 5): mean and covariance (divide by N - 1) of "
+        "x_train; out = (x - mean) @ V diag(1 / sqrt(lam + eps)) V^T with lam, "
+        "V from np.linalg.eigh.",
     ),
 ]

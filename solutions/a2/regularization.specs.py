@@ -1,17 +1,17 @@
 """Check specs of ``regularization.ipynb``: penalties, dropout, early stopping, normalization.
 
-Shapes are drawn per case, so a solution that hard-codes a shape fails. Every reference
-is the course library's own: ``dlcourse.functional`` (penalties, dropout, batch norm,
-layer norm) and ``dlcourse.train.early_stopping``.
+Shapes are drawn per case, so a solution that hard-codes a shape fails. The references
+are ``dlcourse.exercises.a2.regularization``.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from autograder.specs import CheckSpec
-from dlcourse.functional import batchnorm, dropout, norms, penalties
-from dlcourse.train.early_stopping import early_stopping
+from autograder.specs import exercise
+from dlcourse.exercises.a2 import regularization as ex
 
 Inputs = dict[str, np.ndarray]
 
@@ -104,186 +104,116 @@ def _eval_inputs(rng: np.random.Generator) -> Inputs:
     return inputs
 
 
-# --------------------------------------------------------------------------- references
-
-
-def _penalty_reference(name: str):
-    penalty_fn = getattr(penalties, name)
-
-    def reference(inputs: Inputs) -> Inputs:
-        extra = (float(inputs["beta"]),) if "beta" in inputs else ()
-        value, dw = penalty_fn(inputs["w"], float(inputs["reg"]), *extra)
-        return {"out0": np.asarray(value), "out1": dw}
-
-    return reference
-
-
-def _dropout_reference(inverted: bool):
-    def reference(inputs: Inputs) -> Inputs:
-        mode = "train" if bool(inputs["train"]) else "test"
-        out, _ = dropout.dropout_forward(
-            inputs["x"], float(inputs["p"]), mode, inverted, int(inputs["seed"])
-        )
-        return {"out": out}
-
-    return reference
-
-
-def _early_stopping(inputs: Inputs) -> Inputs:
-    stop, best = early_stopping(inputs["val_loss"], int(inputs["patience"]))
-    return {"out0": np.asarray(stop), "out1": np.asarray(best)}
-
-
-def _batchnorm_forward(inputs: Inputs) -> Inputs:
-    out, _ = batchnorm.batchnorm_forward(
-        inputs["x"], inputs["gamma"], inputs["beta"], {"mode": "train"}
-    )
-    return {"out": out}
-
-
-def _batchnorm_forward_backward(inputs: Inputs) -> Inputs:
-    out, cache = batchnorm.batchnorm_forward(
-        inputs["x"], inputs["gamma"], inputs["beta"], {"mode": "train"}
-    )
-    dx, dgamma, dbeta = batchnorm.batchnorm_backward(inputs["dout"], cache)
-    return {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta}
-
-
-def _running_stats(inputs: Inputs) -> Inputs:
-    d = inputs["x"].shape[1]
-    bn_param = {
-        "mode": "train",
-        "momentum": float(inputs["momentum"]),
-        "running_mean": inputs["running_mean"].copy(),
-        "running_var": inputs["running_var"].copy(),
-    }
-    batchnorm.batchnorm_forward(inputs["x"], np.ones(d), np.zeros(d), bn_param)
-    return {"out0": bn_param["running_mean"], "out1": bn_param["running_var"]}
-
-
-def _batchnorm_eval(inputs: Inputs) -> Inputs:
-    bn_param = {
-        "mode": "test",
-        "running_mean": inputs["running_mean"].copy(),
-        "running_var": inputs["running_var"].copy(),
-    }
-    out, _ = batchnorm.batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
-    return {"out": out}
-
-
-def _layernorm_forward(inputs: Inputs) -> Inputs:
-    out, _ = norms.layernorm_forward(inputs["x"], inputs["gamma"], inputs["beta"])
-    return {"out": out}
-
-
-def _layernorm_forward_backward(inputs: Inputs) -> Inputs:
-    out, cache = norms.layernorm_forward(inputs["x"], inputs["gamma"], inputs["beta"])
-    dx, dgamma, dbeta = norms.layernorm_backward(inputs["dout"], cache)
-    return {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta}
-
-
 SPECS = [
-    CheckSpec(
+    exercise(
         "l2_penalty_test",
         "call",
         _penalty_inputs,
-        _penalty_reference("l2_penalty"),
-        hint="l2_penalty (section 1): return (reg * sum(w**2), 2 * reg * w), with no factor "
-        "1/2; w may have any shape.",
+        ex.l2_penalty,
+        hint="l2_penalty (section 1): return (reg * sum(w**2), 2 * reg * w), with no "
+        "factor 1/2; w may have any shape.",
     ),
-    CheckSpec(
+    exercise(
         "l1_penalty_test",
         "call",
         _penalty_inputs,
-        _penalty_reference("l1_penalty"),
+        ex.l1_penalty,
         hint="l1_penalty (section 1): return (reg * sum(|w|), reg * np.sign(w)); the "
         "gradient at w = 0 is 0.",
     ),
-    CheckSpec(
+    exercise(
         "elastic_net_penalty_test",
         "call",
         _elastic_inputs,
-        _penalty_reference("elastic_net_penalty"),
-        hint="elastic_net_penalty (section 1): R(W) = sum(beta * w**2 + |w|), times reg; "
-        "the gradient is reg * (2 * beta * w + sign(w)).",
+        ex.elastic_net_penalty,
+        hint="elastic_net_penalty (section 1): R(W) = sum(beta * w**2 + |w|), times "
+        "reg; the gradient is reg * (2 * beta * w + sign(w)).",
     ),
-    CheckSpec(
+    exercise(
         "vanilla_dropout_forward_test",
         "forward",
         _dropout_inputs,
-        _dropout_reference(inverted=False),
+        ex.vanilla_dropout_forward,
         num_visible=4,
         num_hidden=4,
         hint="vanilla_dropout_forward (section 2): in train mode out = x * keep (no "
-        "scaling); in test mode out = (1 - p) * x. p is the probability of dropping.",
+        "scaling); in test mode out = (1 - p) * x. p is the probability of "
+        "dropping.",
     ),
-    CheckSpec(
+    exercise(
         "inverted_dropout_forward_test",
         "forward",
         _dropout_inputs,
-        _dropout_reference(inverted=True),
+        ex.inverted_dropout_forward,
         num_visible=4,
         num_hidden=4,
-        hint="inverted_dropout_forward (section 2): in train mode out = x * keep / (1 - p); "
-        "in test mode out = x unchanged. Use the given keep mask; do not draw a new one.",
+        hint="inverted_dropout_forward (section 2): in train mode out = x * keep / "
+        "(1 - p); in test mode out = x unchanged. Use the given keep mask; do "
+        "not draw a new one.",
     ),
-    CheckSpec(
+    exercise(
         "early_stopping_test",
         "call",
         _val_history,
-        _early_stopping,
-        hint="early_stopping (section 3): only a strictly lower loss is an improvement; stop "
-        "at the epoch that makes `patience` epochs in a row without one (or at the last "
-        "epoch); return (stop_epoch, best_epoch) as integers counted from 0.",
+        ex.early_stopping,
+        hint="early_stopping (section 3): only a strictly lower loss is an "
+        "improvement; stop at the epoch that makes `patience` epochs in a row "
+        "without one (or at the last epoch); return (stop_epoch, best_epoch) as "
+        "integers counted from 0.",
     ),
-    CheckSpec(
+    exercise(
         "batchnorm_forward_test",
         "forward",
         _norm_inputs,
-        _batchnorm_forward,
+        ex.batchnorm_forward,
         hint="batchnorm_forward (section 4): mean and biased variance over the batch "
-        "(axis 0), xhat = (x - mean) / sqrt(var + eps), out = gamma * xhat + beta.",
+        "(axis 0), xhat = (x - mean) / sqrt(var + eps), out = gamma * xhat + "
+        "beta.",
     ),
-    CheckSpec(
+    exercise(
         "batchnorm_backward_test",
         "forward_backward",
-        lambda rng: _norm_inputs(rng, with_dout=True),
-        _batchnorm_forward_backward,
-        hint="batchnorm_backward (section 4): dbeta = sum(dout), dgamma = sum(dout * xhat) "
-        "over axis 0; dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) "
-        "with dxhat = gamma * dout.",
+        partial(_norm_inputs, with_dout=True),
+        ex.batchnorm_forward,
+        ex.batchnorm_backward,
+        hint="batchnorm_backward (section 4): dbeta = sum(dout), dgamma = sum(dout * "
+        "xhat) over axis 0; dx = inv_std * (dxhat - mean(dxhat) - xhat * "
+        "mean(dxhat * xhat)) with dxhat = gamma * dout.",
     ),
-    CheckSpec(
+    exercise(
         "batchnorm_running_stats_test",
         "call",
         _running_inputs,
-        _running_stats,
-        hint="batchnorm_running_stats (section 4): new = (1 - momentum) * old + momentum * "
-        "batch statistic, with the UNBIASED batch variance (divide by N - 1). Return new "
-        "arrays (mean, var).",
+        ex.batchnorm_running_stats,
+        hint="batchnorm_running_stats (section 4): new = (1 - momentum) * old + "
+        "momentum * batch statistic, with the UNBIASED batch variance (divide "
+        "by N - 1). Return new arrays (mean, var).",
     ),
-    CheckSpec(
+    exercise(
         "batchnorm_eval_forward_test",
         "call",
         _eval_inputs,
-        _batchnorm_eval,
+        ex.batchnorm_eval_forward,
         hint="batchnorm_eval_forward (section 4): normalize with running_mean and "
-        "running_var (not the batch's), then gamma * xhat + beta; return out only.",
+        "running_var (not the batch's), then gamma * xhat + beta; return out "
+        "only.",
     ),
-    CheckSpec(
+    exercise(
         "layernorm_forward_test",
         "forward",
         _norm_inputs,
-        _layernorm_forward,
-        hint="layernorm_forward (section 5): the same formula as batch norm, but the mean "
-        "and variance are taken over each ROW (axis 1, keepdims=True).",
+        ex.layernorm_forward,
+        hint="layernorm_forward (section 5): the same formula as batch norm, but the "
+        "mean and variance are taken over each ROW (axis 1, keepdims=True).",
     ),
-    CheckSpec(
+    exercise(
         "layernorm_backward_test",
         "forward_backward",
-        lambda rng: _norm_inputs(rng, with_dout=True),
-        _layernorm_forward_backward,
-        hint="layernorm_backward (section 5): batch norm's dx formula with the means taken "
-        "over axis 1; dgamma and dbeta are still sums over the batch (axis 0).",
+        partial(_norm_inputs, with_dout=True),
+        ex.layernorm_forward,
+        ex.layernorm_backward,
+        hint="layernorm_backward (section 5): batch norm's dx formula with the means "
+        "taken over axis 1; dgamma and dbeta are still sums over the batch "
+        "(axis 0).",
     ),
 ]

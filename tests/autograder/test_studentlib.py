@@ -1,4 +1,4 @@
-"""The student build hides every reference, keeps the tools, and is built once per content.
+"""The student build hides all but an allow-list, keeps the tools, and is built once per content.
 
 Imports are checked in a real isolated interpreter that starts exactly as a cold box's
 job does (the runtime bootstrap), so the driver's editable install cannot leak in.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
+import dlcourse
 from autograder.box.cold import RUNTIME_CHECK_FAILED, runtime_bootstrap
 from autograder.studentlib import (
-    DEFAULT_EXCLUDE,
+    DEFAULT_ALLOW,
     STUB_MESSAGE,
     build_runtime,
     content_hash,
+    is_allowed,
     runtime_files,
 )
 
@@ -28,9 +31,8 @@ KEPT = (
     "dlcourse.checks",
     "dlcourse.checks.record",
     "dlcourse.gradcheck",
-    "dlcourse._checks",
-    "dlcourse.nn.module",
     "dlcourse.data.datasets",
+    "dlcourse.widgets.base",
     "autograder.runner",
 )
 
@@ -74,6 +76,10 @@ def test_importing_an_excluded_reference_fails_with_the_reason(runtime: Path) ->
         "from dlcourse.optim.optimizers import SGD",
         "from dlcourse.data.augment import color",
         "from dlcourse.functional import *",
+        "from dlcourse.exercises.a1.activations import relu_forward",
+        "from dlcourse.nn.module import Sequential",
+        "from dlcourse._validate import as_float_array",
+        "from dlcourse.widgets.optimizer_race import OptimizerRace",
     ]
     answer = run_in_runtime(runtime, f"STATEMENTS = {statements!r}\n" + IMPORT_ERROR)
     for statement in statements:
@@ -125,13 +131,30 @@ def test_stubs_keep_dunder_probes_as_attribute_errors(runtime: Path) -> None:
     assert run_in_runtime(runtime, code) == [False, "dlcourse.functional", True]
 
 
-def test_every_default_exclusion_is_a_stub_and_nothing_else_is(runtime: Path) -> None:
+def test_everything_off_the_allow_list_is_a_stub_and_nothing_else_is(runtime: Path) -> None:
+    names = set()
     for path in (runtime / "dlcourse").rglob("*.py"):
         relative = path.relative_to(runtime).with_suffix("")
         parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
         name = ".".join(parts)
-        excluded = any(name == e or name.startswith(e + ".") for e in DEFAULT_EXCLUDE)
-        assert (STUB_MESSAGE in path.read_text()) is excluded, name
+        names.add(name)
+        assert (STUB_MESSAGE not in path.read_text()) is is_allowed(name, DEFAULT_ALLOW), name
+    assert {"dlcourse.exercises.a1.activations", "dlcourse.functional.conv_fast"} <= names
+
+
+def test_a_new_module_is_hidden_without_being_listed(tmp_path, monkeypatch) -> None:
+    """A reference module nobody told the grader about is a stub in the student build."""
+    library = shutil.copytree(
+        dlcourse.__path__[0], tmp_path / "dlcourse", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (library / "exercises" / "a9").mkdir()
+    (library / "exercises" / "a9" / "__init__.py").write_text("")
+    (library / "exercises" / "a9" / "attention.py").write_text("def softmax(x):\n    return x\n")
+    (library / "brand_new.py").write_text("ANSWER = 42\n")
+    monkeypatch.setattr(dlcourse, "__path__", [str(library)])
+    files = runtime_files()
+    for path in ("dlcourse/exercises/a9/attention.py", "dlcourse/brand_new.py"):
+        assert STUB_MESSAGE.encode() in files[path], path
 
 
 def test_build_is_reused_when_nothing_changed(tmp_path: Path) -> None:
@@ -143,11 +166,12 @@ def test_build_is_reused_when_nothing_changed(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "builds").iterdir()] == [first.name]
 
 
-def test_a_different_exclusion_builds_a_different_runtime(tmp_path: Path) -> None:
-    full = build_runtime(tmp_path / "builds")
-    fewer = build_runtime(tmp_path / "builds", exclude=("dlcourse.functional",))
-    assert full != fewer
-    assert STUB_MESSAGE not in (fewer / "dlcourse" / "optim" / "__init__.py").read_text()
+def test_a_different_allow_list_builds_a_different_runtime(tmp_path: Path) -> None:
+    default = build_runtime(tmp_path / "builds")
+    fewer = build_runtime(tmp_path / "builds", allow=("dlcourse", "dlcourse.checks.*"))
+    assert default != fewer
+    assert STUB_MESSAGE in (fewer / "dlcourse" / "gradcheck.py").read_text()
+    assert STUB_MESSAGE not in (default / "dlcourse" / "gradcheck.py").read_text()
 
 
 def test_content_hash_changes_with_any_byte() -> None:
@@ -164,16 +188,17 @@ def test_the_runtime_is_readable_by_everyone(runtime: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("exclude", "problem"),
+    ("allow", "problem"),
     [
-        (("dlcourse.functionnal",), "does not exist"),
-        (("numpy.linalg",), "not inside the dlcourse package"),
-        (("dlcourse.checks",), "the runner needs"),
+        ((*DEFAULT_ALLOW, "dlcourse.gradchek"), "does not exist"),
+        ((*DEFAULT_ALLOW, "numpy.linalg"), "not inside the dlcourse package"),
+        (("dlcourse", "dlcourse.gradcheck"), "the runner needs it"),
+        ((*DEFAULT_ALLOW, "dlcourse.widgets.optimizer_race"), "imports 'dlcourse.exercises.a2"),
     ],
 )
-def test_bad_exclusions_are_refused(tmp_path: Path, exclude: tuple, problem: str) -> None:
+def test_bad_allow_lists_are_refused(tmp_path: Path, allow: tuple, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        build_runtime(tmp_path, exclude=exclude)
+        build_runtime(tmp_path, allow=allow)
     assert not any(tmp_path.iterdir())
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
-from autograder.specs import CheckSpec, write_inputs, write_visible_cases
+import dlcourse.checks as checks
+from autograder.specs import CheckSpec, direct_check, write_inputs, write_visible_cases
 from dlcourse.checks import check, check_hidden
 from dlcourse.checks.casefile import (
     CaseArchive,
@@ -20,8 +23,10 @@ from dlcourse.checks.casefile import (
     write_case_file,
 )
 from dlcourse.checks.record import is_recording, start_recording, stop_recording
+from dlcourse.checks.run import run_cases
 from dlcourse.functional import activations
 
+REPO = Path(__file__).resolve().parents[2]
 TEST_ID = "relu_test"
 HINT = "look at relu_forward in section 1"
 
@@ -112,6 +117,48 @@ def test_missing_case_file_names_the_file_the_folder_and_the_fix(tmp_path, monke
     assert f"{TEST_ID}.npz" in message
     assert str(tmp_path / "checks") in message
     assert "Run the notebook from its own folder" in message
+
+
+# ------------------------------------------------------- hidden checks outside the grader
+
+
+def test_check_hidden_hands_over_to_the_registered_checker(monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        checks, "_hidden_checker", lambda test_id, *fns: calls.append((test_id, fns))
+    )
+    check_hidden(TEST_ID, good_relu)
+    assert calls == [(TEST_ID, (good_relu,))]
+
+
+def test_check_hidden_without_a_grader_says_where_hidden_checks_run(monkeypatch, capsys):
+    monkeypatch.setattr(checks, "_hidden_checker", None)
+    monkeypatch.setattr(checks, "entry_points", lambda group: [])
+    check_hidden(TEST_ID, crashing_relu)
+    assert "hidden checks run only under the course's grader" in capsys.readouterr().out
+
+
+def test_the_grader_registers_its_direct_check_as_an_entry_point():
+    """pyproject.toml offers autograder's direct_check under the group check_hidden reads."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = project["entry-points"][checks.HIDDEN_CHECKS_GROUP]["direct"]
+    module, _, name = declared.partition(":")
+    assert getattr(importlib.import_module(module), name) is direct_check
+
+
+def test_hidden_cases_run_in_the_visible_loop_without_revealing_anything():
+    x = np.array([[-1.0, 2.0], [3.0, -4.0]])
+    expected = {"out": np.maximum(x, 0)}
+    with pytest.raises(AssertionError) as caught:
+        run_cases(TEST_ID, "hidden", [doubled_relu], [({"x": x}, expected)], call="forward",
+                  rtol=1e-6, atol=1e-8, hint=HINT, reveal=False)  # fmt: skip
+    message = str(caught.value)
+    assert message.startswith(f"{TEST_ID}, hidden case 1 of 1: output 'out'")
+    assert "Inputs:" not in message and "got" not in message and f"Hint: {HINT}" in message
+    with pytest.raises(AssertionError) as caught:
+        run_cases(TEST_ID, "hidden", [crashing_relu], [({"x": x}, expected)], call="forward",
+                  rtol=1e-6, atol=1e-8, reveal=False)  # fmt: skip
+    assert str(caught.value).endswith("raised ZeroDivisionError") and caught.value.__cause__ is None
 
 
 # ---------------------------------------------------------------------- recording mode

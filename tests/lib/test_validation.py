@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcourse._checks import (
+from dlcourse._validate import (
     as_float_array,
     check_labels,
     check_ndim,

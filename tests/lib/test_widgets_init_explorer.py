@@ -8,14 +8,10 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from dlcourse.exercises.a2.initialization import kaiming_std as reference_kaiming_std
+from dlcourse.exercises.a2.initialization import xavier_scales as reference_xavier_scales
 from dlcourse.widgets.base import REFERENCE_PREFIX
-from dlcourse.widgets.init_explorer import (
-    InitExplorer,
-    diagnose,
-    reference_kaiming_std,
-    reference_xavier_scales,
-    resolve_scales,
-)
+from dlcourse.widgets.init_explorer import InitExplorer, diagnose, resolve_scales
 
 
 def _xavier(fan_in, fan_out):

@@ -19,7 +19,6 @@ from dlcourse.widgets.optimizer_race import (
     ScheduleExplorer,
     describe_runs,
     race,
-    reference_adam,
     resolve_rules,
     resolve_schedules,
     run_optimizer,
@@ -72,7 +71,7 @@ def test_reference_rules_take_the_notebook_signatures():
 def test_reference_adam_on_the_first_step_moves_every_coordinate_by_about_lr():
     # With zero moments and t = 1 the corrected moments are g and g**2: a step of -lr*sign(g).
     w, dw = np.array([1.0, -2.0, 0.5]), np.array([3.0, -0.01, 200.0])
-    new_w, m, v = reference_adam(w, dw, np.zeros(3), np.zeros(3), 1, 0.1, 0.9, 0.999, 1e-8)
+    new_w, m, v = REFERENCE_RULES["Adam"](w, dw, np.zeros(3), np.zeros(3), 1, 0.1, 0.9, 0.999, 1e-8)
     np.testing.assert_allclose(new_w, w - 0.1 * np.sign(dw), rtol=1e-5)
     np.testing.assert_allclose(m, 0.1 * dw)
     np.testing.assert_allclose(v, 0.001 * dw**2)

@@ -9,25 +9,60 @@ region, ``check_hidden("<grade_id>", fn, ...)``. What they do depends on the con
   teaching message on the first mismatch;
 - under the grader (recording mode, :mod:`dlcourse.checks.record`) both only record
   outputs on the grader's inputs and never raise;
-- under stock ``nbgrader autograde``, ``check_hidden`` compares with the reference via
-  ``autograder.specs.direct_check``.
+- under stock ``nbgrader autograde``, ``check_hidden`` hands over to the hidden checker
+  that the grader registers: through :func:`register_hidden_checker`, or as an entry
+  point of the group :data:`HIDDEN_CHECKS_GROUP` of an installed package. The library
+  itself never imports the grader.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from dlcourse.checks.calls import CALLS, ResultError, StudentCodeError, describe_exception
 from dlcourse.checks.casefile import CaseFileError, read_case_file, visible_file_name
-from dlcourse.checks.compare import compare_outputs, describe_shape
 from dlcourse.checks.record import is_recording, record
+from dlcourse.checks.run import run_cases
 
-__all__ = ["CHECKS_FOLDER", "check", "check_hidden"]
+__all__ = [
+    "CHECKS_FOLDER",
+    "HIDDEN_CHECKS_GROUP",
+    "check",
+    "check_hidden",
+    "hidden_checker",
+    "register_hidden_checker",
+]
 
 #: Where the release keeps the visible cases, relative to the notebook's folder.
 CHECKS_FOLDER = "checks"
+#: The entry-point group where an installed grader offers its hidden checker.
+HIDDEN_CHECKS_GROUP = "dlcourse.hidden_checks"
+
+HiddenChecker = Callable[..., None]
+"""``checker(test_id, *fns)``: raises AssertionError when a hidden case fails."""
+
+_hidden_checker: HiddenChecker | None = None
+
+
+def register_hidden_checker(checker: HiddenChecker | None) -> None:
+    """Make ``checker`` run the hidden cases outside the grader (None: look it up again)."""
+    global _hidden_checker
+    _hidden_checker = checker
+
+
+def hidden_checker() -> HiddenChecker | None:
+    """The registered hidden checker, else the first installed entry point's, else None."""
+    global _hidden_checker
+    if _hidden_checker is None:
+        for point in sorted(entry_points(group=HIDDEN_CHECKS_GROUP), key=lambda p: p.name):
+            try:
+                _hidden_checker = point.load()
+            except ImportError:  # the package is gone or half-installed: try the next
+                continue
+            break
+    return _hidden_checker
 
 
 def check(test_id: str, *fns: Callable[..., Any]) -> None:
@@ -35,23 +70,6 @@ def check(test_id: str, *fns: Callable[..., Any]) -> None:
     if is_recording():
         record(test_id, "visible", fns)
         return
-    _run_visible(test_id, fns)
-
-
-def check_hidden(test_id: str, *fns: Callable[..., Any]) -> None:
-    """Hidden cases: recorded under the grader, compared directly under stock nbgrader."""
-    if is_recording():
-        record(test_id, "hidden", fns)
-        return
-    try:
-        from autograder.specs.direct import direct_check
-    except ImportError:
-        print(f"{test_id}: hidden checks run only under the course's grader.")
-        return
-    direct_check(test_id, *fns)
-
-
-def _run_visible(test_id: str, fns: tuple[Callable[..., Any], ...]) -> None:
     path = Path(CHECKS_FOLDER) / visible_file_name(test_id)
     if not path.is_file():
         raise FileNotFoundError(
@@ -67,24 +85,26 @@ def _run_visible(test_id: str, fns: tuple[Callable[..., Any], ...]) -> None:
             f"download the assignment again"
         ) from None
     meta = cases.meta
-    total = len(cases.cases)
-    for number, case in enumerate(cases.cases, start=1):
-        where = f"{test_id}, visible case {number} of {total}"
-        shapes = ", ".join(
-            f"{name} {describe_shape(value.shape)} {value.dtype}"
-            for name, value in case.inputs.items()
-        )
-        hint = f"\nHint: {meta.hint}" if meta.hint else ""
-        try:
-            got = CALLS[meta.call](fns, case.inputs)
-        except StudentCodeError as error:
-            raise AssertionError(
-                f"{where}: your function {error.function_name} raised "
-                f"{describe_exception(error.error)}\nInputs: {shapes}{hint}"
-            ) from error.error
-        except ResultError as error:
-            raise AssertionError(f"{where}: {error}\nInputs: {shapes}{hint}") from None
-        problem = compare_outputs(got, case.outputs, meta.rtol, meta.atol, reveal=True)
-        if problem is not None:
-            raise AssertionError(f"{where}: {problem}\nInputs: {shapes}{hint}")
-    print(f"{test_id}: all {total} visible cases passed.")
+    run_cases(
+        test_id,
+        "visible",
+        fns,
+        [(case.inputs, case.outputs) for case in cases.cases],
+        call=meta.call,
+        rtol=meta.rtol,
+        atol=meta.atol,
+        hint=meta.hint,
+        reveal=True,
+    )
+
+
+def check_hidden(test_id: str, *fns: Callable[..., Any]) -> None:
+    """Hidden cases: recorded under the grader, checked by the grader's checker elsewhere."""
+    if is_recording():
+        record(test_id, "hidden", fns)
+        return
+    checker = hidden_checker()
+    if checker is None:
+        print(f"{test_id}: hidden checks run only under the course's grader.")
+        return
+    checker(test_id, *fns)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_positive
+from dlcourse._validate import as_float_array, check_ndim, check_positive
 
 _LAYOUT = "(N, D) or (N, C, H, W)"
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import erfc
 
-from dlcourse._checks import as_float_array, check_ndim, check_same_shape, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_same_shape, check_shape
 
 # SELU's constants from Klambauer et al. (2017), as printed in the lecture notes; Python
 # rounds them to the nearest doubles, 1.6732632423543772 and 1.0507009873554805.

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_shape
 
 MODES = ("train", "test")
 

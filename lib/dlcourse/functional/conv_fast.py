@@ -48,7 +48,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_shape
+from dlcourse._validate import as_float_array, check_shape
 from dlcourse.functional.conv_naive import ConvCache, ConvGeometry, check_conv_inputs
 
 __all__ = ["conv_backward_fast", "conv_forward_fast"]

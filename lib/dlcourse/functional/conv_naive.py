@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_shape
 from dlcourse.convarith import as_pair, conv_output_shape
 
 __all__ = [

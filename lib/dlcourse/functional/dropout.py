@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_probability, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_probability, check_shape
 
 Seed = int | np.random.Generator | None
 MODES = ("train", "test")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_positive, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_positive, check_shape
 
 
 def _scale_shift(

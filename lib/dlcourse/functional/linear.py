@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_shape
 
 __all__ = ["linear_backward", "linear_forward"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_labels, check_ndim, check_same_shape
+from dlcourse._validate import as_float_array, check_labels, check_ndim, check_same_shape
 from dlcourse.functional.activations import sigmoid
 
 # ------------------------------------------------------------------------- helpers

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_positive, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_positive, check_shape
 from dlcourse.functional.batchnorm import standardize, standardize_backward
 
 

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from dlcourse._checks import as_float_array
+from dlcourse._validate import as_float_array
 
 
 def _non_negative(value: float, name: str) -> float:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_shape
 
 
 def flatten_forward(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:

@@ -54,7 +54,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_same_shape
+from dlcourse._validate import as_float_array, check_same_shape
 from dlcourse.nn.module import Parameter
 
 State = dict[str, Any]

@@ -26,7 +26,7 @@ from typing import SupportsFloat
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim, check_shape
+from dlcourse._validate import as_float_array, check_ndim, check_shape
 
 
 def perceptron_lr(epoch: int | np.ndarray) -> float | np.ndarray:

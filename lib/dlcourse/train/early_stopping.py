@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim
+from dlcourse._validate import as_float_array, check_ndim
 
 
 def early_stopping(

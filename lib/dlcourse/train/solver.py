@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dlcourse._checks import as_float_array
+from dlcourse._validate import as_float_array
 from dlcourse.nn.module import Module
 from dlcourse.optim.schedules import LRScheduler, Schedule
 

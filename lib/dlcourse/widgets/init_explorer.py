@@ -8,9 +8,10 @@ keep their scale.
 
 The "Xavier" and "Kaiming" choices take the weight std from the student's
 ``xavier_scales(fan_in, fan_out)`` and ``kaiming_std(fan_in, negative_slope)`` when they
-work (found in the notebook's namespace), and from the course references otherwise, with
-a notice saying so. Everything a test needs comes from :meth:`InitExplorer.compute`, a
-pure function of the control values; runs are cached per setting.
+work (found in the notebook's namespace), and from the exercises' references
+(:mod:`dlcourse.exercises.a2.initialization`) otherwise, with a notice saying so.
+Everything a test needs comes from :meth:`InitExplorer.compute`, a pure function of the
+control values; runs are cached per setting.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from dlcourse.init import calculate_gain
+from dlcourse.exercises.a2.initialization import kaiming_std, xavier_scales
 from dlcourse.init_experiment import ACTIVATIONS, LayerStats, activation_statistics
 from dlcourse.widgets.base import WidgetApp, resolve_impl
 
-XavierScales = Callable[[object, object], tuple[object, object]]
-KaimingStd = Callable[[object, object], object]
+XavierScales = Callable[..., tuple[object, object]]
+KaimingStd = Callable[..., object]
 
 INIT_CHOICES: tuple[tuple[str, str | float], ...] = (
     ("std 0.01", 0.01),
@@ -49,17 +50,6 @@ EXPLODE_RATIO = 10.0
 """Last-layer std above this multiple of the first layer's: the activations explode."""
 SATURATED_SHARE = 0.5
 """At least this share of saturated tanh/sigmoid units in the last layer: saturation."""
-
-
-def reference_xavier_scales(fan_in: object, fan_out: object) -> tuple[float, float]:
-    """Glorot normal std and uniform bound, the notebook's ``xavier_scales``."""
-    total = float(fan_in) + float(fan_out)
-    return math.sqrt(2.0 / total), math.sqrt(6.0 / total)
-
-
-def reference_kaiming_std(fan_in: object, negative_slope: object) -> float:
-    """He normal std for a (leaky) ReLU, the notebook's ``kaiming_std``."""
-    return calculate_gain("leaky_relu", float(negative_slope)) / math.sqrt(float(fan_in))
 
 
 def _positive_number(value: object) -> float:
@@ -86,7 +76,8 @@ class Scales:
         return float(init)
 
 
-REFERENCE = Scales(xavier=reference_xavier_scales, kaiming=reference_kaiming_std)
+REFERENCE = Scales(xavier=xavier_scales, kaiming=kaiming_std)
+"""The exercises' references (:mod:`dlcourse.exercises.a2.initialization`)."""
 
 
 def resolve_scales(namespace: Mapping[str, object] | None) -> Scales:

@@ -12,7 +12,8 @@ learning-rate schedules over 100 epochs.
 Both use the notebook's own functions (``sgd_step``, ``momentum_step``, ...,
 ``step_decay_lr``, ``cosine_lr``, ``warmup_lr``, with the signatures of
 ``optimizers.ipynb``) when they are defined and run on a small probe input, and the
-course references of :mod:`dlcourse.optim` otherwise, with a notice saying so. All
+exercises' references (:mod:`dlcourse.exercises.a2.optimizers`) otherwise, with a
+notice saying so. All
 numbers come from pure functions (:func:`race`, :func:`schedule_curve`) that the tests
 call without a browser.
 """
@@ -27,14 +28,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from dlcourse.optim.optimizers import (
-    adagrad_step,
-    adam_step,
-    momentum_step,
-    rmsprop_step,
-    sgd_step,
-)
-from dlcourse.optim.schedules import CosineAnnealing, LinearWarmup, StepDecay
+from dlcourse.exercises.a2 import optimizers as exercise
 from dlcourse.widgets.base import WidgetApp, resolve_impl
 
 # --------------------------------------------------------------------------- surfaces
@@ -122,61 +116,10 @@ RMSPROP_DECAY = 0.9
 ADAM_BETAS = (0.9, 0.999)
 
 
-def reference_sgd(w, dw, lr):
-    """The notebook's ``sgd_step(w, dw, lr) -> w`` over the course reference."""
-    return sgd_step(w, dw, {}, lr=float(lr))[0]
-
-
-def _reference_momentum(nesterov: bool):
-    def step(w, dw, v, lr, mu):
-        # With mu = 0 Nesterov is plain SGD, which the reference wants asked for as such.
-        next_w, state = momentum_step(
-            w, dw, {"velocity": v}, lr=float(lr), momentum=float(mu),
-            nesterov=nesterov and float(mu) > 0, form="classical",
-        )  # fmt: skip
-        return next_w, state["velocity"]
-
-    return step
-
-
-reference_momentum = _reference_momentum(nesterov=False)
-"""``momentum_step(w, dw, v, lr, mu) -> (w, v)`` in the lectures' velocity form."""
-reference_nesterov = _reference_momentum(nesterov=True)
-"""``nesterov_step(w, dw, v, lr, mu) -> (w, v)`` in the look-ahead variables."""
-
-
-def reference_adagrad(w, dw, cache, lr, eps):
-    """``adagrad_step(w, dw, cache, lr, eps) -> (w, cache)``."""
-    next_w, state = adagrad_step(w, dw, {"sum_sq": cache}, lr=float(lr), eps=float(eps))
-    return next_w, state["sum_sq"]
-
-
-def reference_rmsprop(w, dw, cache, lr, decay_rate, eps):
-    """``rmsprop_step(w, dw, cache, lr, decay_rate, eps) -> (w, cache)``."""
-    next_w, state = rmsprop_step(
-        w, dw, {"sq_avg": cache}, lr=float(lr), alpha=float(decay_rate), eps=float(eps)
-    )
-    return next_w, state["sq_avg"]
-
-
-def reference_adam(w, dw, m, v, t, lr, beta1, beta2, eps):
-    """``adam_step(w, dw, m, v, t, lr, beta1, beta2, eps) -> (w, m, v)``; t starts at 1."""
-    next_w, state = adam_step(
-        w, dw, {"m": m, "v": v, "step": int(t) - 1},
-        lr=float(lr), beta1=float(beta1), beta2=float(beta2), eps=float(eps),
-    )  # fmt: skip
-    return next_w, state["m"], state["v"]
-
-
 REFERENCE_RULES: dict[str, Callable] = {
-    "SGD": reference_sgd,
-    "momentum": reference_momentum,
-    "Nesterov": reference_nesterov,
-    "AdaGrad": reference_adagrad,
-    "RMSProp": reference_rmsprop,
-    "Adam": reference_adam,
+    name: getattr(exercise, function) for name, function in FUNCTION_NAMES.items()
 }
-"""The course references with the notebook's signatures."""
+"""The exercises' references (:mod:`dlcourse.exercises.a2.optimizers`), by racer."""
 
 _W, _DW, _S = np.array([0.5, -1.0]), np.array([0.2, 0.3]), np.array([0.1, 0.2])
 _PROBES: dict[str, Callable[[Callable], object]] = {
@@ -421,29 +364,10 @@ WARMUP_EPOCHS = 10
 SCHEDULES: tuple[str, ...] = ("step decay", "cosine", "warm-up", "warm-up + cosine")
 
 
-def reference_step_decay(epoch, base_lr, step_size, gamma):
-    """``step_decay_lr`` over :class:`~dlcourse.optim.schedules.StepDecay`."""
-    schedule = StepDecay(float(base_lr), int(step_size), float(gamma))
-    return np.array([schedule.lr_at(float(e)) for e in np.asarray(epoch)])
-
-
-def reference_cosine(epoch, base_lr, t_max, min_lr):
-    """``cosine_lr`` over :class:`~dlcourse.optim.schedules.CosineAnnealing`."""
-    schedule = CosineAnnealing(float(base_lr), int(t_max), float(min_lr))
-    return np.array([schedule.lr_at(float(e)) for e in np.asarray(epoch)])
-
-
-def reference_warmup(epoch, base_lr, warmup_epochs, start_factor):
-    """``warmup_lr`` over :class:`~dlcourse.optim.schedules.LinearWarmup`."""
-    schedule = LinearWarmup(float(base_lr), int(warmup_epochs), float(start_factor))
-    return np.array([schedule.lr_at(float(e)) for e in np.asarray(epoch)])
-
-
 REFERENCE_SCHEDULES: dict[str, Callable] = {
-    "step_decay_lr": reference_step_decay,
-    "cosine_lr": reference_cosine,
-    "warmup_lr": reference_warmup,
+    name: getattr(exercise, name) for name in ("step_decay_lr", "cosine_lr", "warmup_lr")
 }
+"""The exercises' schedule references, by notebook function name."""
 _EPOCHS = np.arange(5)
 _SCHEDULE_PROBES: dict[str, Callable[[Callable], object]] = {
     "step_decay_lr": lambda f: f(_EPOCHS, 0.1, 2, 0.5),

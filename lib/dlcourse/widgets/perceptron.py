@@ -21,7 +21,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from dlcourse.optim.perceptron import Perceptron, decision_boundary, sign
+from dlcourse.exercises.a1.perceptron import train_perceptron
+from dlcourse.optim.perceptron import decision_boundary, sign
 from dlcourse.widgets.base import WidgetApp, resolve_impl
 
 TrainFn = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
@@ -30,10 +31,8 @@ MAX_EPOCHS = 40
 """The epoch slider's range: 1 to this many epochs."""
 
 
-def reference_train(x: np.ndarray, y: np.ndarray, num_epochs: int) -> tuple[np.ndarray, np.ndarray]:
-    """The notebook's ``train_perceptron`` over the course reference ``Perceptron``."""
-    model = Perceptron(x.shape[1]).fit(x, y, num_epochs=int(num_epochs))
-    return model.weights, np.array([record.mistakes for record in model.history])
+reference_train: TrainFn = train_perceptron
+"""The exercise's reference, :func:`dlcourse.exercises.a1.perceptron.train_perceptron`."""
 
 
 def _blobs(rng: np.random.Generator, spread: float, n: int = 20) -> tuple[np.ndarray, np.ndarray]:

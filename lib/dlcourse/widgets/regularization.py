@@ -26,11 +26,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcourse.data.datasets import load_digits
+from dlcourse.exercises.a2 import regularization as exercise
 from dlcourse.functional.activations import relu_backward, relu_forward
-from dlcourse.functional.dropout import dropout_forward
 from dlcourse.functional.linear import linear_backward, linear_forward
 from dlcourse.functional.losses import softmax_cross_entropy_loss
-from dlcourse.functional.penalties import l2_penalty
 from dlcourse.init import kaiming_normal
 from dlcourse.widgets.base import WidgetApp, resolve_impl
 
@@ -99,12 +98,8 @@ class Impls:
     notice: str = ""
 
 
-def reference_dropout(x: np.ndarray, p: float, seed: int, train: bool) -> tuple[np.ndarray, object]:
-    """The notebook's ``inverted_dropout_forward`` signature over the course reference."""
-    return dropout_forward(x, float(p), "train" if train else "test", True, int(seed))
-
-
-REFERENCE = Impls(penalty=l2_penalty, dropout=reference_dropout)
+REFERENCE = Impls(penalty=exercise.l2_penalty, dropout=exercise.inverted_dropout_forward)
+"""The exercises' references (:mod:`dlcourse.exercises.a2.regularization`)."""
 
 _PROBE = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
 

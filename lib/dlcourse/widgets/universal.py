@@ -27,8 +27,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from dlcourse.functional.activations import relu_forward
-from dlcourse.functional.linear import linear_forward
+from dlcourse.exercises.a1.backprop import fc_forward, relu_layer_forward
 from dlcourse.widgets.base import WidgetApp, resolve_impl
 
 Layer = Callable[..., tuple[np.ndarray, object]]
@@ -60,7 +59,8 @@ class Impls:
     notice: str = ""
 
 
-REFERENCE = Impls(fc_forward=linear_forward, relu_forward=relu_forward)
+REFERENCE = Impls(fc_forward=fc_forward, relu_forward=relu_layer_forward)
+"""The exercises' references (:mod:`dlcourse.exercises.a1.backprop`)."""
 
 _PROBE_X = np.linspace(-1.0, 1.0, 6).reshape(3, 2)
 _PROBE_W = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_ndim
+from dlcourse._validate import as_float_array, check_ndim
 
 _LAYOUT = "(N, C, H, W) or a single image (C, H, W)"
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_shape
+from dlcourse._validate import as_float_array, check_shape
 from dlcourse.data.augment._common import (
     _as_batch,
     _check_rng,

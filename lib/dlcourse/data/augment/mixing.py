@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_labels, check_ndim
+from dlcourse._validate import as_float_array, check_labels, check_ndim
 from dlcourse.data.augment._common import _as_batch, _check_rng, _unbatch
 
 # ---------------------------------------------------------------------- cutout, mixup

@@ -1,0 +1,1 @@
+"""Assignment 1: perceptron, losses, activations, backpropagation (one module each)."""
