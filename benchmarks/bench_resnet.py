@@ -26,6 +26,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
+from _targets import add_enforce_flag, targets_status  # noqa: E402
 from _timing import limit_threads, time_interleaved  # noqa: E402
 
 THREADS = 2
@@ -152,9 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16, help="CPU batch size")
     parser.add_argument("--gpu-batch-size", type=int, default=256, help="GPU batch size")
     parser.add_argument("--quick", action="store_true", help="batch 2, one repeat, CPU only")
-    parser.add_argument(
-        "--enforce-targets", action="store_true", help="exit with status 1 if a target is missed"
-    )
+    add_enforce_flag(parser)
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else args.repeat
     batch_size = 2 if args.quick else args.batch_size
@@ -180,10 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     misses = _print_table(rows)
     print()
-    if misses:
-        print(f"TARGETS MISSED ({len(misses)}): " + "; ".join(misses))
-    else:
-        print("all targets met")
+    status = targets_status(misses, args.enforce_targets)
 
     if args.json:
         report = {
@@ -206,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)
-    return 1 if misses and args.enforce_targets else 0
+    return status
 
 
 if __name__ == "__main__":
