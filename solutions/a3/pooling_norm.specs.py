@@ -45,11 +45,25 @@ def _pool_inputs(rng: np.random.Generator, with_dout: bool = False) -> Inputs:
     return inputs
 
 
+def _has_tied_window(x: np.ndarray, pool_size: int, stride: int) -> bool:
+    """Whether some window of ``x (N, C, H, W)`` holds its maximum more than once."""
+    _, _, h, w = x.shape
+    for i in range(0, h - pool_size + 1, stride):
+        for j in range(0, w - pool_size + 1, stride):
+            window = x[:, :, i : i + pool_size, j : j + pool_size]
+            peak = window.max(axis=(2, 3), keepdims=True)
+            if np.any((window == peak).sum(axis=(2, 3)) > 1):
+                return True
+    return False
+
+
 def _tied_pool_inputs(rng: np.random.Generator) -> Inputs:
-    """Always integer-valued, so that the backward checks always meet ties."""
+    """Integer values with at least one tied maximum, so every case meets a tie."""
     while True:
         inputs = _pool_inputs(rng, with_dout=True)
-        if np.all(inputs["x"] == np.round(inputs["x"])):
+        x = inputs["x"]
+        pool_size, stride = int(inputs["pool_size"]), int(inputs["stride"])
+        if np.all(x == np.round(x)) and _has_tied_window(x, pool_size, stride):
             return inputs
 
 
