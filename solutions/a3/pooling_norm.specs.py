@@ -188,7 +188,7 @@ SPECS = [
         "broadcast as gamma[None, :, None, None].",
     ),
     exercise(
-        "spatial_batchnorm_backward_test",
+        "spatial_bn_backward_test",
         "forward_backward",
         partial(_bn_inputs, with_dout=True),
         ex.spatial_batchnorm_forward,
