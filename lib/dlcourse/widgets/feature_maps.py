@@ -179,11 +179,14 @@ class FeatureMapExplorer(WidgetApp[FeatureMapState]):
         ax_kernel.imshow(state.kernel, cmap="coolwarm", vmin=-bound, vmax=bound)
         for (row, col), value in np.ndenumerate(state.kernel):
             ax_kernel.text(col, row, f"{value:.2g}", ha="center", va="center", fontsize=9)
-        ax_kernel.set_title(f"kernel: {state.preset}", fontsize=9)
-        # A symmetric colour range shows positive and negative responses alike.
-        extent = max(float(np.abs(state.feature_map).max()), 1e-12)
+        ax_kernel.set_title("kernel", fontsize=9)
+        ax_kernel.set_xlabel(state.preset, fontsize=8)
+        # A symmetric colour range shows positive and negative responses alike. Its bound
+        # ignores the largest 0.5% of the responses: the zero padding makes a false edge
+        # along the border that would otherwise wash out every real one.
+        extent = max(float(np.percentile(np.abs(state.feature_map), 99.5)), 1e-12)
         shown = ax_map.imshow(state.feature_map, cmap="RdBu_r", vmin=-extent, vmax=extent)
-        ax_map.set_title("feature map (padding 1)")
+        ax_map.set_title("feature map (zero padding 1)")
         fig.colorbar(shown, ax=ax_map, fraction=0.035)
         for ax in (ax_image, ax_kernel, ax_map):
             ax.set_xticks([])

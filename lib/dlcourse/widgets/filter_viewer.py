@@ -68,7 +68,9 @@ class TrainedCNN:
     @property
     def filters(self) -> np.ndarray:
         """The first layer's weights ``(F, 1, k, k)``."""
-        return self.model[0].w.data
+        conv = self.model[0]
+        assert isinstance(conv, Conv2d)
+        return conv.w.data
 
 
 def upsample(x: np.ndarray) -> np.ndarray:
@@ -118,6 +120,7 @@ def first_layer_maps(trained: TrainedCNN, image: np.ndarray) -> tuple[np.ndarray
     Both ``(F, H, W)`` (the convolution keeps the size: padding ``k // 2``).
     """
     conv = trained.model[0]
+    assert isinstance(conv, Conv2d)
     before = conv.forward(np.asarray(image, dtype=np.float64)[None])[0]
     return before, np.maximum(before, 0.0)
 

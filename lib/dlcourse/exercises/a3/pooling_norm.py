@@ -14,6 +14,8 @@ size or a group count has none).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dlcourse.functional import batchnorm, fold, norms, pooling
@@ -65,9 +67,7 @@ def max_pool_gradients(
     return max_pool_backward(dout, cache)
 
 
-def avg_pool_forward(
-    x: np.ndarray, pool_size: IntLike, stride: IntLike
-) -> tuple[np.ndarray, tuple]:
+def avg_pool_forward(x: np.ndarray, pool_size: IntLike, stride: IntLike) -> tuple[np.ndarray, Any]:
     """Mean of each ``pool_size`` x ``pool_size`` window of ``x (N, C, H, W)``, no padding."""
     size = int(pool_size)
     return pooling.avg_pool_forward(x, size, size, int(stride), 0, exact=False)
@@ -100,6 +100,8 @@ def global_avg_pool_forward(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]
 def global_avg_pool_backward(dout: np.ndarray, cache: tuple[int, ...]) -> np.ndarray:
     """``dx (N, C, H, W)``: ``dout (N, C)`` divided by ``H * W`` at every position."""
     n, c, h, width = cache
+    # The library annotates this cache as a PoolGeometry; it is (geometry, dtype).
+    pool_cache: Any
     _, pool_cache = pooling.avg_pool_forward(
         np.zeros(cache, dtype=np.asarray(dout).dtype), h, width, (h, width), 0
     )  # only the geometry is used: the gradient of a mean does not depend on the values
