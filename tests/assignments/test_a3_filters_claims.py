@@ -87,3 +87,27 @@ def test_the_explorer_shows_the_promised_text_at_start(notebook):
     app = FeatureMapExplorer()
     app.update()
     assert expected in app.status_html.value
+
+
+def test_blurring_then_sobel_is_one_convolution_with_a_seven_by_seven_kernel(text):
+    (side,) = _number(r"applying Sobel is itself one convolution,\s+with a (\d+)×\d+ kernel", text)
+    from scipy.signal import convolve2d
+
+    gaussian = ex.gaussian_kernel(5, 1.0)
+    combined = convolve2d(gaussian, ex.SOBEL_X)  # cross-correlations compose by convolving
+    assert combined.shape == (side, side)
+    image = load_photo("china.jpg")[:30, :40]
+    two_steps = ex.filter2d(ex.filter2d(image, gaussian, 0), ex.SOBEL_X, 0)
+    np.testing.assert_allclose(ex.filter2d(image, combined, 0), two_steps, rtol=1e-10, atol=1e-12)
+
+
+def test_the_rubric_readings_of_sharpen_and_sobel_on_a_flat_region(text):
+    assert "the output is 0.4, unchanged" in text and "the output is 0, since nothing" in text
+    flat = np.full((5, 5), 0.4)
+    sharpen = np.array([[0.0, -1, 0], [-1, 5, -1], [0, -1, 0]])
+    laplacian = np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])
+    identity = np.zeros((3, 3))
+    identity[1, 1] = 1.0
+    np.testing.assert_array_equal(sharpen, identity - laplacian)
+    np.testing.assert_allclose(ex.filter2d(flat, sharpen, 0), 0.4)
+    np.testing.assert_allclose(ex.filter2d(flat, ex.SOBEL_X, 0), 0.0)
