@@ -7,6 +7,9 @@ of a stroke rather than half the digit::
 
     conv 5x5, 8 filters, pad 2 -> ReLU -> max pool 2 -> flatten -> fc 512 -> 10
 
+The first layer starts from small random filters (a tenth of He's scale), so that what
+the filters learn in a short run is not hidden under their random start.
+
 The viewer shows the eight first-layer filters, scaled for display by the student's
 ``normalize_filters`` when it works (the exercise's reference otherwise, with a notice),
 and the activation maps of one chosen validation image: the convolution's output before
@@ -47,6 +50,10 @@ class Settings:
     num_epochs: int = 2
     batch_size: int = 32
     lr: float = 3e-3
+    init_scale: float = 0.1
+    """Factor on the first layer's He-normal initial weights. Small random filters leave
+    the gradient room to shape them, so after two epochs the learned patterns show; at
+    full size the random start still dominates and the filters look like noise."""
     num_train: int | None = None
     """Training images used (None: the whole training split of 1197)."""
     seed: int = 0
@@ -97,6 +104,9 @@ def train_digit_cnn(settings: Settings = Settings()) -> TrainedCNN:
         Flatten(),
         Linear(f * side * side, 10, seed=settings.seed + 1),
     )
+    first = model[0]
+    assert isinstance(first, Conv2d)
+    first.w.data *= settings.init_scale
     solver = Solver(
         model,
         softmax_cross_entropy_loss,
