@@ -111,3 +111,20 @@ def test_the_rubric_readings_of_sharpen_and_sobel_on_a_flat_region(text):
     np.testing.assert_array_equal(sharpen, identity - laplacian)
     np.testing.assert_allclose(ex.filter2d(flat, sharpen, 0), 0.4)
     np.testing.assert_allclose(ex.filter2d(flat, ex.SOBEL_X, 0), 0.0)
+
+
+def _roughness(w: np.ndarray) -> float:
+    """Mean jump between neighbouring weights of a filter, in units of the weights' spread.
+
+    Independent random weights give about 2 / sqrt(pi) = 1.13; a smooth pattern far less.
+    """
+    filters = w[:, 0]
+    jumps = np.abs(np.diff(filters, axis=1)).mean() + np.abs(np.diff(filters, axis=2)).mean()
+    return float(jumps / 2 / filters.std())
+
+
+def test_small_initial_filters_learn_visible_patterns_and_full_size_ones_stay_noise(text):
+    assert "(a tenth of the usual He scale)" in text
+    assert Settings().init_scale == 0.1
+    assert _roughness(train_digit_cnn().filters) < 0.8
+    assert _roughness(train_digit_cnn(Settings(init_scale=1.0)).filters) > 1.0
