@@ -33,6 +33,7 @@ from torch import nn
 
 from dlcourse.models._layers import conv1x1, conv3x3
 from dlcourse.models.registry import register_model
+from dlcourse.torchnn.init import init_cnn
 
 
 class DenseLayer(nn.Module):
@@ -124,14 +125,7 @@ class DenseNet(nn.Module):
                 channels = out_channels
         self.features.add_module(f"norm{len(block_config) + 1}", nn.BatchNorm2d(channels))
         self.classifier = nn.Linear(channels, num_classes)
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
-                nn.init.zeros_(module.bias)
+        init_cnn(self, conv_mode="fan_in", linear="zero_bias")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)  # (N, channels, H / 32, W / 32)

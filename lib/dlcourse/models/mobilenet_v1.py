@@ -32,6 +32,7 @@ from torch import nn
 
 from dlcourse.models._layers import conv_bn_act
 from dlcourse.models.registry import register_model
+from dlcourse.torchnn.init import init_cnn
 
 # (pointwise output channels, depthwise stride), one entry per separable block of Table 1.
 BODY: tuple[tuple[int, int], ...] = (
@@ -85,12 +86,7 @@ class MobileNetV1(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.classifier = nn.Linear(channels, num_classes)
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        init_cnn(self, conv_mode="fan_out")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)  # (N, 1024 * width_mult, H / 32, W / 32)

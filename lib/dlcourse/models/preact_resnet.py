@@ -29,7 +29,7 @@ from torch import nn
 from dlcourse.models._layers import conv1x1, conv3x3
 from dlcourse.models.registry import register_model
 from dlcourse.models.resnet import Stem
-from dlcourse.torchnn.init import zero_init_last_norm
+from dlcourse.torchnn.init import init_cnn
 
 
 class PreActBasicBlock(nn.Module):
@@ -168,7 +168,7 @@ class PreActResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(self.in_planes, num_classes)
-        _init_preact(self, zero_init_residual)
+        init_cnn(self, conv_mode="fan_out", zero_init_residual=zero_init_residual)
 
     def _make_layer(
         self, block: PreActBlock, planes: int, num_blocks: int, stride: int
@@ -186,17 +186,6 @@ class PreActResNet(nn.Module):
         x = self.relu(self.bn(x))
         x = torch.flatten(self.avgpool(x), 1)
         return self.fc(x)
-
-
-def _init_preact(model: nn.Module, zero_init_residual: bool) -> None:
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-    if zero_init_residual:
-        zero_init_last_norm(model)
 
 
 def _preact_resnet(block: PreActBlock, layers: Sequence[int], **kwargs: Any) -> PreActResNet:

@@ -34,7 +34,7 @@ from torch import nn
 
 from dlcourse.models._layers import conv1x1, conv3x3
 from dlcourse.models.registry import register_model
-from dlcourse.torchnn.init import zero_init_last_norm
+from dlcourse.torchnn.init import init_cnn
 
 Stem = Literal["imagenet", "cifar"]
 
@@ -182,7 +182,7 @@ class ResNet(nn.Module):
         self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512 * block.expansion, num_classes)
-        init_resnet(self, zero_init_residual)
+        init_cnn(self, conv_mode="fan_out", zero_init_residual=zero_init_residual)
 
     def _make_layer(
         self, block: ResidualBlock, planes: int, num_blocks: int, stride: int = 1
@@ -208,18 +208,6 @@ class ResNet(nn.Module):
         x = self.layer4(x)  # (N, 512 * expansion, H/32, W/32)
         x = torch.flatten(self.avgpool(x), 1)  # (N, 512 * expansion)
         return self.fc(x)
-
-
-def init_resnet(model: nn.Module, zero_init_residual: bool) -> None:
-    """He (fan-out) normal convolutions, unit-weight norms; optionally zero each ``last_norm``."""
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm2d | nn.GroupNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-    if zero_init_residual:
-        zero_init_last_norm(model)
 
 
 def _resnet(block: ResidualBlock, layers: Sequence[int], **kwargs: Any) -> ResNet:

@@ -11,7 +11,8 @@ torch's, so state dicts move between the two.
   ``StochasticDepth``.
 * :mod:`~dlcourse.torchnn.transforms`: ``Cutout``, ``Mixup`` and ``soft_cross_entropy``.
 * :mod:`~dlcourse.torchnn.init`: the initializers on tensors and models, ``init_model``,
-  ``zero_init_last_norm`` (the ``last_norm`` convention).
+  ``init_cnn`` (the architectures' recipe), ``zero_init_last_norm`` (the ``last_norm``
+  convention).
 * :mod:`~dlcourse.torchnn.fold`: ``fold_batchnorm`` for a whole eval-mode model (the
   ``conv_norm_pairs`` convention).
 """
@@ -24,6 +25,7 @@ from dlcourse.torchnn.init import (
     SCHEMES,
     constant_,
     fan_in_and_fan_out,
+    init_cnn,
     init_model,
     kaiming_normal_,
     kaiming_uniform_,
@@ -66,6 +68,7 @@ __all__ = [
     "fold_batchnorm",
     "fold_conv_batchnorm",
     "group_standardize",
+    "init_cnn",
     "init_model",
     "keep_mask",
     "kaiming_normal_",

@@ -16,6 +16,9 @@ adds the torch side:
   convolution layer get the scheme, their biases zero, every normalization layer
   ``weight = 1`` and ``bias = 0``. :func:`zero_init_last_norm` then zeroes the scale of
   the last norm of each residual branch, found through the ``last_norm`` convention.
+  :func:`init_cnn` is the architectures' own recipe (torchvision's): He normal
+  convolutions (``fan_out`` for ResNet and MobileNet), unit norms, a choice for the
+  linear head, and optionally :func:`zero_init_last_norm`.
 
 **The ``last_norm`` convention.** A residual block that wants its branch to start as
 zero exposes the norm module that ends the branch as a read-only *property*
@@ -40,6 +43,7 @@ __all__ = [
     "SCHEMES",
     "constant_",
     "fan_in_and_fan_out",
+    "init_cnn",
     "init_model",
     "kaiming_normal_",
     "kaiming_uniform_",
@@ -53,6 +57,8 @@ __all__ = [
 ]
 
 Mode = Literal["fan_in", "fan_out"]
+LinearInit = Literal["default", "zero_bias", "small"]
+LINEAR_INITS: tuple[LinearInit, ...] = ("default", "zero_bias", "small")
 Scheme = Literal[
     "zeros",
     "small",
@@ -256,6 +262,49 @@ def init_model(
             _init_weight(weight, scheme, nonlinearity, generator)
             if bias is not None:
                 zeros_(bias)
+    return model
+
+
+def init_cnn(
+    model: nn.Module,
+    conv_mode: Mode = "fan_out",
+    linear: LinearInit = "default",
+    zero_init_residual: bool = False,
+) -> nn.Module:
+    """The initialization the architectures of :mod:`dlcourse.models` share; return ``model``.
+
+    Every ``nn.Conv2d`` weight gets He normal with ReLU's gain and ``conv_mode`` (He et
+    al., 2015: ``fan_out`` keeps the gradients' variance in the backward pass, ``fan_in``
+    the activations'; ResNet and MobileNet use ``fan_out``, DenseNet ``fan_in``), every
+    normalization layer ``weight = 1``, ``bias = 0``. A linear layer keeps torch's default
+    (``linear="default"``), has its bias zeroed (``"zero_bias"``) or gets Gaussian weights
+    with std 0.01 and a zero bias (``"small"``). With ``zero_init_residual``,
+    :func:`zero_init_last_norm` then zeroes each residual branch's last norm.
+
+    Unlike :func:`init_model` this leaves convolution biases alone (the architectures'
+    convolutions before a norm have none) and draws in ``model.modules()`` order from
+    torch's global generator, as torchvision's constructors do.
+    """
+    if conv_mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"conv_mode must be 'fan_in' or 'fan_out', got {conv_mode!r}")
+    if linear not in LINEAR_INITS:
+        raise ValueError(f"linear must be one of {LINEAR_INITS}, got {linear!r}")
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            kaiming_normal_(module.weight, conv_mode, "relu")
+        elif _is_norm(module):
+            weight, bias = _parameter(module, "weight"), _parameter(module, "bias")
+            if weight is not None:
+                constant_(weight, 1.0)
+            if bias is not None:
+                zeros_(bias)
+        elif isinstance(module, nn.Linear) and linear != "default":
+            if linear == "small":
+                normal_(module.weight, 0.01)
+            if module.bias is not None:
+                zeros_(module.bias)
+    if zero_init_residual:
+        zero_init_last_norm(model)
     return model
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from _tv_oracle import float64_on_cpu
 from torch import nn
+from tv_compare import float64_on_cpu, param_count
 
 from dlcourse.models.fcn import (
     BilinearUpsample,
@@ -19,16 +19,12 @@ from dlcourse.models.fcn import (
 from dlcourse.models.vgg import vgg16
 
 
-def _param_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def test_fcn32s_has_the_papers_134_million_parameters():
     """Long et al. (2015), Table 1: FCN-VGG16, 134M parameters (21 PASCAL VOC classes);
     the final x32 upsampling is fixed bilinear, so it adds none."""
     with torch.device("meta"):
         model = fcn32s_vgg16(num_classes=21)
-    assert round(_param_count(model) / 1e6) == 134
+    assert round(param_count(model) / 1e6) == 134
 
 
 def test_backbone_is_vgg16s_convolution_stack():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _tv_oracle import adopt_state, float64_on_cpu, param_count
 from torch import nn
 from torchvision_oracle import import_torchvision
+from tv_compare import adopt_state, float64_on_cpu, param_count
 
 from dlcourse.models.googlenet import BasicConv2d, GoogLeNetOutputs, Inception, googlenet
 

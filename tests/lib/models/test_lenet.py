@@ -4,32 +4,29 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from tv_compare import param_count
 
 from dlcourse.models.lenet import C3_TABLE, lenet5
-
-
-def _count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def test_layer_parameters_match_the_paper():
     """LeCun et al. (1998), section II.B: C1 156 trainable parameters, C3 1,516 (with the
     connection table), C5 48,120 connections (= parameters, fully connected), F6 10,164."""
     model = lenet5(connection_table=True)
-    assert _count(model.c1) == 156
-    assert _count(model.c3) == 1516
-    assert _count(model.c5) == 48120
-    assert _count(model.f6) == 10164
+    assert param_count(model.c1) == 156
+    assert param_count(model.c3) == 1516
+    assert param_count(model.c5) == 48120
+    assert param_count(model.f6) == 10164
 
 
 def test_full_c3_connects_every_s2_map_to_every_c3_map():
     """Without the table: 16 maps x (6 x 5 x 5 weights + 1 bias)."""
-    assert _count(lenet5().c3) == 16 * (6 * 5 * 5 + 1)
+    assert param_count(lenet5().c3) == 16 * (6 * 5 * 5 + 1)
 
 
 def test_the_network_has_about_60000_trainable_parameters():
     """Paper, section II.B: "340,908 connections, but only 60,000 trainable parameters"."""
-    assert round(_count(lenet5(connection_table=True)), -4) == 60_000
+    assert round(param_count(lenet5(connection_table=True)), -4) == 60_000
 
 
 def test_connection_table_is_the_papers_table_1():

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 from tv_compare import (
     assert_same_function,
-    one_thread,
     param_count,
     smoke_forward_backward,
     torchvision_model,
@@ -46,7 +45,7 @@ def test_mobilenet_v1_follows_the_lectures_body_table() -> None:
                     (m.depthwise[0].in_channels, out.shape[1], args[0].shape[-1], out.shape[-1])
                 )
             )
-    with torch.no_grad(), one_thread():
+    with torch.no_grad():
         out = model(torch.randn(1, 3, 224, 224))
     assert seen == TABLE_1
     assert out.shape == (1, 1000)

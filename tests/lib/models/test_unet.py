@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from tv_compare import one_thread, param_count, smoke_forward_backward
+from tv_compare import param_count, smoke_forward_backward
 
 from dlcourse.models import get_model
 from dlcourse.models.unet import UNet, center_crop
@@ -44,7 +44,7 @@ def test_unet_maps_a_572_tile_to_388_as_in_fig_1(upsample: str) -> None:
     model = UNet(base_channels=2, upsample=upsample).eval()  # type: ignore[arg-type]
     bottom = []
     model.down[-1].register_forward_hook(lambda _m, _a, out: bottom.append(out.shape))
-    with torch.no_grad(), one_thread():
+    with torch.no_grad():
         out = model(torch.randn(1, 1, 572, 572))
     assert out.shape == (1, 2, 388, 388)
     assert bottom == [(1, 32, 28, 28)]
@@ -55,7 +55,7 @@ def test_padded_unet_keeps_the_input_size() -> None:
     """Does the padded variant return a map of the input's size?"""
     torch.manual_seed(0)
     model = get_model("unet_padded", base_channels=4, in_channels=3, num_classes=5).eval()
-    with torch.no_grad(), one_thread():
+    with torch.no_grad():
         assert model(torch.randn(1, 3, 48, 64)).shape == (1, 5, 48, 64)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from tv_compare import param_count
 
 from dlcourse.models.video import c3d_small
 
@@ -14,7 +15,7 @@ def test_parameters_are_27_weights_per_channel_pair_plus_biases():
     widths = (3, 16, 32, 64, 128)
     convs = sum(27 * c_in * c_out + c_out for c_in, c_out in zip(widths, widths[1:], strict=False))
     fc = 128 * 10 + 10
-    assert sum(p.numel() for p in c3d_small().parameters()) == convs + fc
+    assert param_count(c3d_small()) == convs + fc
 
 
 def test_first_pool_keeps_time_and_later_pools_halve_it():

@@ -22,6 +22,7 @@ from dlcourse.torchnn import (
     LayerNorm,
     constant_,
     fan_in_and_fan_out,
+    init_cnn,
     init_model,
     kaiming_normal_,
     kaiming_uniform_,
@@ -272,3 +273,41 @@ def test_zero_init_last_norm_refuses_a_model_without_declarations():
     """Does a model with no last_norm anywhere raise instead of silently doing nothing?"""
     with pytest.raises(ValueError, match="declares last_norm"):
         zero_init_last_norm(nn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1)))
+
+
+def _small_cnn() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8), nn.Conv2d(8, 4, 1), nn.Linear(4, 5)
+    )
+
+
+@pytest.mark.parametrize("conv_mode", ["fan_in", "fan_out"])
+@pytest.mark.parametrize("linear", ["default", "zero_bias", "small"])
+def test_init_cnn_draws_what_torch_nn_init_draws(conv_mode: str, linear: str) -> None:
+    """Does init_cnn give the bits of torch.nn.init's He normal convolutions, unit norms
+    and the chosen linear init (the torchvision constructors' loop), in the same order?"""
+    torch.manual_seed(3)
+    ours = init_cnn(_small_cnn(), conv_mode=conv_mode, linear=linear)  # type: ignore[arg-type]
+    torch.manual_seed(3)
+    theirs = _small_cnn()
+    for module in theirs.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode=conv_mode, nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear) and linear != "default":
+            if linear == "small":
+                nn.init.normal_(module.weight, 0, 0.01)
+            nn.init.zeros_(module.bias)
+    mine = ours.state_dict()
+    for key, expected in theirs.state_dict().items():
+        assert torch.equal(mine[key], expected), key
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"), [({"conv_mode": "fan_avg"}, "conv_mode"), ({"linear": "xavier"}, "linear")]
+)
+def test_init_cnn_names_a_bad_argument(kwargs: dict[str, str], named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        init_cnn(_small_cnn(), **kwargs)  # type: ignore[arg-type]
