@@ -58,7 +58,9 @@ def _receptive_inputs(rng: np.random.Generator) -> Inputs:
     layers = int(rng.integers(2, 7))
     kernels = rng.choice([1, 2, 3, 5, 7], size=layers)
     strides = rng.choice([1, 1, 2, 3], size=layers)
-    strides[int(rng.integers(0, layers - 1))] = 2
+    strided = int(rng.integers(0, layers - 1))
+    strides[strided] = 2
+    kernels[strided] = max(int(kernels[strided]), 2)  # a 1x1 layer's stride adds nothing below it
     kernels[-1] = max(int(kernels[-1]), 3)  # the top layer sees more than one unit below
     dilations = np.where(rng.random(layers) < 0.25, 2, 1)
     return {"kernels": kernels, "strides": strides, "dilations": dilations}
