@@ -101,12 +101,17 @@ def _matrix_inputs(rng: np.random.Generator) -> Inputs:
 
 
 def _side(rng: np.random.Generator, kernel: int, stride: int, pad: int, dilation: int) -> int:
-    """An input side whose padded windows tile exactly, with 1 to 4 outputs."""
-    out = int(rng.integers(1, 5))
-    size = (out - 1) * stride + dilation * (kernel - 1) + 1 - 2 * pad
-    while size < 1:
-        size += stride
-    return size
+    """An input side whose padded windows tile exactly, with a window inside the image.
+
+    Some window reads real pixels with every tap (it starts at ``i * stride >= pad``);
+    otherwise a tiny input under wide padding may meet only the padding or the filter's
+    centre, where a filter and its flip agree, and a backward pass without the flip would
+    pass. Between 0 and 3 outputs more than that minimum.
+    """
+    steps = -(-pad // stride)  # ceil(pad / stride): the first window clear of the padding
+    fewest = 1 + 2 * steps  # and as many steps again so that it ends before the far padding
+    out = fewest + int(rng.integers(0, 4))
+    return (out - 1) * stride + dilation * (kernel - 1) + 1 - 2 * pad
 
 
 def _conv_inputs(rng: np.random.Generator, grouped: bool, with_dout: bool = False) -> Inputs:
