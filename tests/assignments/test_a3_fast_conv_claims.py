@@ -135,22 +135,38 @@ def test_col2im_of_ones_counts_4_6_and_9_windows(text):
     assert counts[0, 0] == corner and counts[0, 3] == edge and counts[3, 3] == interior
 
 
+def _largest_batch(text: str) -> int:
+    """The batch of the race's largest layer, as the question states it."""
+    match = re.search(r"largest shape of the race \(batch (\d+), 32\s+channels, 16x16 maps", text)
+    assert match, "the question no longer states the race's largest layer"
+    return int(match.group(1))
+
+
+def test_the_question_describes_the_races_largest_layer(cells, text):
+    code = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+    shapes = ast.literal_eval(re.search(r"SHAPES = (\[.*\])", code).group(1))
+    assert max(shapes, key=lambda shape: np.prod(shape)) == (_largest_batch(text), 32, 64, 16, 16)
+
+
 def test_cols_of_the_largest_race_layer_is_nine_times_the_input(text):
     rows, columns = (int(g.replace(",", "")) for g in re.search(
         r"= (\d+) x ([\d,]+) float32 numbers", text
     ).groups())  # fmt: skip
     megabytes = float(re.search(r"about ([\d.]+) MB; the input", text).group(1))
-    x = torch.zeros(64, 32, 16, 16)
+    x = torch.zeros(_largest_batch(text), 32, 16, 16)
     cols = torch.nn.functional.unfold(x, 3, padding=1)  # (N, C*9, H*W)
     assert (cols.shape[1], cols.shape[0] * cols.shape[2]) == (rows, columns)
     assert round(cols.numel() * 4 / 1e6, 1) == megabytes
     assert "nine times smaller" in text and cols.numel() == 9 * x.numel()
 
 
-def test_the_largest_race_layer_has_302_million_multiply_adds(text):
+def test_the_largest_race_layer_has_the_stated_multiply_adds(text):
     millions = int(re.search(r"multiply-adds: (\d+) million multiply-adds", text).group(1))
     # Pad with ones instead of zeros so that every product of the layer is counted.
-    x = torch.nn.functional.pad(torch.ones(64, 32, 16, 16, dtype=torch.float64), (1,) * 4, value=1)
+    batch = _largest_batch(text)
+    x = torch.nn.functional.pad(
+        torch.ones(batch, 32, 16, 16, dtype=torch.float64), (1,) * 4, value=1
+    )
     out = torch.nn.functional.conv2d(x, torch.ones(64, 32, 3, 3, dtype=torch.float64))
     assert round(float(out.sum()) / 1e6) == millions
 
