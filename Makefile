@@ -28,6 +28,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy lib/dlcourse autograder
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_adversarial.py [--json PATH] [--workers N] [--quick] [--keep DIR]
+                                           [--enforce-targets]
 
 Builds the corpus course (``tests/autograder/corpus``: every attack on the fixture
 notebook, honest controls, a neighbour control after each disruptive attack) in a
@@ -12,7 +13,10 @@ inflations, other students' scores changed (cohort against alone), batch aborts,
 leaks, network reached, files written outside the sandbox, leftover processes, tampered
 records, the worst time-limit overshoot and the isolation layers the jobs had.
 
-Exit status 1 when any harm figure is non-zero (the evidence is printed), else 0.
+Exit status 1 when any harm figure is non-zero (the evidence is printed), else 0. The
+target is every isolation layer active on every job (design decision 5): a machine
+without one (no bubblewrap, say) is a missed target, printed, and exits 1 only with
+``--enforce-targets`` (see ``_targets.py``).
 ``--quick`` grades a six-attack subset without the alone run (for smoke checks).
 """
 
@@ -35,6 +39,9 @@ from corpus.controls import CONTROLS  # noqa: E402
 from corpus.grading import CORPUS_LIMITS  # noqa: E402
 from corpus.session import run_session  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _targets import add_enforce_flag, targets_status  # noqa: E402
+
 LABELS = {
     "score_inflations": "score inflations",
     "others_changed": "other students' scores changed",
@@ -54,6 +61,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="local worker processes")
     parser.add_argument("--quick", action="store_true", help="six attacks, no alone run")
     parser.add_argument("--keep", type=Path, help="build in this (new) folder and keep it")
+    add_enforce_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -123,7 +131,12 @@ def main(argv: list[str]) -> int:
         print(f"\nwrote {args.json}")
     harms = sum(report.harm_counts().values())
     print(f"\n{'NO HARM' if harms == 0 else f'{harms} HARMFUL OUTCOMES'}")
-    return 0 if harms == 0 else 1
+    misses = [
+        f"isolation layer {name} missing on some job ({why})"
+        for name, why in sorted(report.layers_missing.items())
+    ]
+    status = targets_status(misses, args.enforce_targets)
+    return 1 if harms else status
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from autograder.instructor.config import COURSE_FILE, Course, load_course
 from autograder.instructor.demo_table import Outcome, grade_table, layer_lines, outcome
 from autograder.instructor.errors import CourseFileError
 from autograder.instructor.grading import export, feedback, grade
-from autograder.instructor.release import release
+from autograder.instructor.release import ReleaseReport, release
 from autograder.instructor.synthetic import build_class, write_class
 from autograder.instructor.term_report import term_report
 from autograder.instructor.terms import new_term
@@ -54,6 +54,8 @@ class DemoResult:
     outcomes: list[Outcome] = field(default_factory=list)
     results: list[JobResult] = field(default_factory=list)
     release_ok: bool = True
+    release: ReleaseReport | None = None
+    """Every proof's outcome, per notebook (the course demo test reads it)."""
     seconds: float = 0.0
 
     @property
@@ -88,6 +90,7 @@ def run_demo(
     report = release(repo)
     echo("[3/6] release and proofs:\n" + report.render())
     result.release_ok = report.ok
+    result.release = report
     released = [item.assignment for item in report.assignments if item.written]
     space = open_workspace(repo, workspace=folder / "workspace")
     classes = _synthetic_classes(space, released)

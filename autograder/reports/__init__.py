@@ -10,7 +10,6 @@ from autograder.reports.export import (
     GradeRow,
     StudentInfo,
     rows_from_gradebook,
-    rows_from_results,
     write_grades_csv,
 )
 from autograder.reports.feedback import render_feedback, write_feedback
@@ -25,7 +24,6 @@ __all__ = [
     "pass_rates",
     "render_feedback",
     "rows_from_gradebook",
-    "rows_from_results",
     "write_csv",
     "write_feedback",
     "write_grades_csv",

@@ -13,14 +13,9 @@ that is ``None`` becomes an empty field, anything else ``str(value)``: datetimes
 (``7.0``). A student with no submission gets an empty timestamp and ``0.0`` for the
 raw score, the penalty and the score. ``score`` is ``max(0.0, raw_score - penalty)``.
 
-The rows can come from two places:
-
-- :func:`rows_from_gradebook` reads the nbgrader gradebook the driver wrote, through
-  nbgrader's own ``Gradebook`` API, so its CSV is byte for byte what ``nbgrader export``
-  writes (the tests check this against the real ``CsvExportPlugin``);
-- :func:`rows_from_results` builds the same rows straight from journaled
-  :class:`~autograder.job.JobResult` records, with student names, due dates and
-  submission times supplied by the caller.
+The rows come from :func:`rows_from_gradebook`, which reads the nbgrader gradebook the
+driver wrote through nbgrader's own ``Gradebook`` API, so its CSV is byte for byte what
+``nbgrader export`` writes (the tests check this against the real ``CsvExportPlugin``).
 
 One deliberate difference: nbgrader joins fields with bare commas, so a name containing
 a comma or a quote breaks its file; :func:`write_grades_csv` uses the :mod:`csv` module,
@@ -31,14 +26,12 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-from autograder.job import JobResult, JobStatus
 from autograder.reports._files import atomic_write_text
 
 #: nbgrader 0.9.6's export columns, in order. (The penalty column is named
@@ -56,9 +49,6 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "score",
     "max_score",
 )
-
-#: Results that carry no score: a row including one is incomplete, not a true zero.
-_UNSCORED = (JobStatus.ERROR, JobStatus.AWAITING_GPU)
 
 
 @dataclass(frozen=True)
@@ -168,92 +158,6 @@ def _check_sqlite_exists(db_url: str) -> None:
                 f"no gradebook at {path}: pass the URL of the course's gradebook.db "
                 "(e.g. sqlite:////course/gradebook.db)"
             )
-
-
-# --- from results ---------------------------------------------------------------------------
-def rows_from_results(
-    results: Iterable[JobResult],
-    students: Mapping[str, StudentInfo] | None = None,
-    duedates: Mapping[str, datetime | str] | None = None,
-    timestamps: Mapping[tuple[str, str], datetime | str] | None = None,
-    late_penalties: Mapping[tuple[str, str], float] | None = None,
-) -> list[GradeRow]:
-    """Export rows built from grading results, as the gradebook would hold them.
-
-    Like nbgrader, every known student (those in ``students`` and those with results)
-    gets a row for every assignment, with zeros when they have no result for it. An
-    assignment's ``max_score`` is the sum of its notebooks' maximum scores.
-    ``timestamps`` and ``late_penalties`` are keyed by ``(assignment, student_id)``;
-    datetimes with a time zone are converted to naive UTC as nbgrader stores them.
-    """
-    by_key: dict[tuple[str, str, str], JobResult] = {}
-    notebook_max: dict[tuple[str, str], float] = {}
-    for result in results:
-        if result.key in by_key:
-            raise ValueError(
-                f"two results for assignment {result.assignment!r}, student "
-                f"{result.student_id!r}, notebook {result.notebook!r}: keep only the latest"
-            )
-        by_key[result.key] = result
-        known = notebook_max.setdefault((result.assignment, result.notebook), result.max_score)
-        if not math.isclose(known, result.max_score):
-            raise ValueError(
-                f"notebook {result.notebook!r} of assignment {result.assignment!r} has "
-                f"max_score {known} in one result and {result.max_score} in another: "
-                "regrade against a single template"
-            )
-    info = dict(students or {})
-    for _, student_id, _ in by_key:
-        info.setdefault(student_id, StudentInfo())
-    due = {
-        name: _utc_naive(value, f"due date of {name!r}") for name, value in (duedates or {}).items()
-    }
-    assignments = sorted({a for a, _ in notebook_max}, key=lambda a: _null_first(due.get(a), a))
-    ordered = sorted(
-        info, key=lambda s: (_null_first(info[s].last_name), _null_first(info[s].first_name), s)
-    )
-    rows = []
-    for assignment in assignments:
-        max_score = math.fsum(m for (a, _), m in notebook_max.items() if a == assignment)
-        for student_id in ordered:
-            mine = [r for (a, s, _), r in by_key.items() if a == assignment and s == student_id]
-            stamp = (timestamps or {}).get((assignment, student_id))
-            penalty = (late_penalties or {}).get((assignment, student_id), 0.0)
-            submitted = bool(mine) or stamp is not None
-            rows.append(
-                _row(
-                    assignment,
-                    due.get(assignment),
-                    _utc_naive(stamp, f"timestamp of {student_id!r}") if stamp else None,
-                    student_id,
-                    info[student_id],
-                    math.fsum(r.score for r in mine) if submitted else None,
-                    float(penalty) if submitted else None,
-                    max_score,
-                    pending=tuple(sorted(r.notebook for r in mine if r.status in _UNSCORED)),
-                )
-            )
-    return rows
-
-
-def _null_first(value: object, *rest: object) -> tuple[object, ...]:
-    """A sort key putting ``None`` before any value, as SQLite orders NULL."""
-    return (value is not None, value if value is not None else "", *rest)
-
-
-def _utc_naive(value: datetime | str, what: str) -> datetime:
-    """A datetime as nbgrader stores it: naive, in UTC."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(
-                f"{what} {value!r} is not a date: write it as 2024-03-01 17:00:00 "
-                "(optionally with a +01:00 style offset)"
-            ) from None
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def _row(

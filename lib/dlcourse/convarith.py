@@ -11,16 +11,18 @@ on both sides gives::
 With ``dilation = 1`` this is the familiar ``(size + 2*pad - kernel) / stride + 1``, e.g.
 a 5x5 filter on a 32x32 image without padding gives ``32 - 5 + 1 = 28``.
 
-The division must be exact: otherwise the last window would hang over the border and
-frameworks silently drop the leftover rows and columns. The layers of this library
-refuse such a configuration and :func:`conv_output_size` says why, showing the
-arithmetic; pass ``exact=False`` to get the rounded-down size that PyTorch uses.
+When the division is not exact, the last window would hang over the border. Like PyTorch
+and every other framework, the library then rounds down and drops the leftover rows and
+columns (ResNet's stride-2 layers: ``(56 - 1) / 2 + 1 = 28.5`` gives 28). Pass
+``exact=True`` to refuse such a configuration instead: :func:`conv_output_size` then
+says why, showing the arithmetic and the nearest padding or kernel size that fits.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from typing import SupportsIndex, cast
 
 __all__ = [
     "as_pair",
@@ -37,7 +39,8 @@ def _as_int(value: object, name: str, minimum: int) -> int:
     if isinstance(value, bool):
         raise ValueError(f"{name} must be an integer, got the boolean {value}")
     try:
-        number = operator.index(value)
+        # A value without __index__ raises TypeError here, which becomes the ValueError.
+        number = operator.index(cast(SupportsIndex, value))
     except TypeError:
         raise ValueError(
             f"{name} must be an integer, got {value!r} of type {type(value).__name__}"
@@ -101,21 +104,23 @@ def conv_output_size(
     pad: int = 0,
     dilation: int = 1,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> int:
     """Number of positions a sliding window produces along one spatial dimension.
 
     Parameters are the input ``size``, the window ``kernel`` size, the ``stride``, the
     zero padding ``pad`` added on *each* side and the ``dilation`` (spacing of the taps).
-    With ``exact=True`` (the default, used by every layer of the library) a window that
-    does not tile the padded input raises ``ValueError`` showing the arithmetic, e.g.
-    ``(32 + 2*0 - 5) / 2 + 1 = 14.5 is not an integer``; with ``exact=False`` the size is
-    rounded down as in PyTorch, dropping the leftover rows or columns.
+    By default the size is rounded down as in PyTorch, dropping the leftover rows or
+    columns of a window that does not tile the padded input. With ``exact=True`` such a
+    window raises ``ValueError`` showing the arithmetic, e.g.
+    ``(32 + 2*0 - 5) / 2 + 1 = 14.5 is not an integer``.
 
     >>> conv_output_size(32, 5)  # a 5x5 filter on a 32x32 image
     28
     >>> conv_output_size(7, 3, stride=2)
     3
+    >>> conv_output_size(56, 1, stride=2)  # ResNet's 1x1 stride-2 shortcut: 28.5 -> 28
+    28
     """
     size = _as_int(size, "size", 1)
     kernel = _as_int(kernel, "kernel", 1)
@@ -134,7 +139,8 @@ def conv_output_size(
         raise ValueError(
             f"{_formula(size, kernel, stride, pad, dilation)} = {span / stride + 1:g} is not "
             f"an integer: stepping by {stride} leaves the last {span % stride} position(s) of "
-            f"the padded input uncovered. Try {_fixes(size, kernel, stride, pad, dilation)}"
+            f"the padded input uncovered. Try {_fixes(size, kernel, stride, pad, dilation)}, "
+            f"or drop exact=True to round down to {span // stride + 1} as PyTorch does"
         )
     return span // stride + 1
 
@@ -146,7 +152,7 @@ def conv_output_shape(
     pad: int | Sequence[int] = 0,
     dilation: int | Sequence[int] = 1,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[int, int]:
     """Output ``(height, width)`` of a 2-D convolution or pooling window.
 

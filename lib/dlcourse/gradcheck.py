@@ -45,9 +45,7 @@ def numeric_gradient(
     ``x`` is perturbed in place and restored, so ``f`` must read it each call.
     """
     grad = np.zeros_like(x, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    for _ in it:
-        idx = it.multi_index
+    for idx in np.ndindex(x.shape):
         old = x[idx]
         x[idx] = old + h
         f_plus = f(x)

@@ -33,12 +33,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from numpy.typing import DTypeLike
-
-from dlcourse.nn.module import Parameter
 
 Seed = int | np.random.Generator | None
 Mode = Literal["fan_in", "fan_out"]
@@ -237,7 +235,17 @@ def kaiming_uniform(
 # --------------------------------------------------------------------------- residual branches
 
 
-def zero_init_last_residual(branch: Sequence[np.ndarray | Parameter]) -> np.ndarray:
+class _HoldsArray(Protocol):
+    """Anything that holds its array in ``.data``, such as :class:`dlcourse.nn.Parameter`.
+
+    Typed structurally so that this module need not import ``dlcourse.nn``, whose layers
+    import the initializers above.
+    """
+
+    data: np.ndarray
+
+
+def zero_init_last_residual(branch: Sequence[np.ndarray | _HoldsArray]) -> np.ndarray:
     """Zero, in place, the last scale array of a residual branch; return that array.
 
     A residual block outputs ``x + F(x)``. With Kaiming init ``Var(F(x)) = Var(x)``, so
@@ -257,13 +265,14 @@ def zero_init_last_residual(branch: Sequence[np.ndarray | Parameter]) -> np.ndar
     Returns:
         The zeroed array (the same object, so every holder of it sees zeros).
     """
-    if isinstance(branch, (np.ndarray, Parameter)) or len(branch) == 0:
+    if isinstance(branch, np.ndarray) or hasattr(branch, "data") or len(branch) == 0:
         raise ValueError(
             "branch must be a non-empty list of the branch's arrays in forward order, "
             f"e.g. [w1, gamma1, w2, gamma2], got {type(branch).__name__}"
         )
     last = branch[-1]
-    arr = last.data if isinstance(last, Parameter) else last
+    # An ndarray has a ``.data`` too (its raw buffer), so test for the array first.
+    arr = last if isinstance(last, np.ndarray) else getattr(last, "data", last)
     if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
         raise ValueError(
             "the last item of branch must be a float NumPy array or a Parameter, "

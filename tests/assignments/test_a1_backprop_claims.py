@@ -4,7 +4,7 @@ Section 3 says correct layers pass the gradient check with relative errors below
 section 4 says the first mini-batch loss is within 0.05 of log(10) and that 15 epochs of
 mini-batch SGD reach at least 94% validation accuracy on the digits (the solution: 96%).
 The code cells are executed in order in one namespace, except the check cells (they need
-the case files), the widget and the plots.
+the case files), the widget and the plots. Every number is read from the notebook's text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,19 @@ import pytest
 
 from dlcourse.functional.linear import linear_backward, linear_forward
 
+from .notebook_text import number, numbers
+
+NAME = "a1/backprop"
+# Section 4: "... 15 epochs reach **at least 94% validation accuracy** (the solution gets 96%),
+# and the first mini-batch loss is within 0.05 of $\log 10$."
+EPOCHS, AT_LEAST, SOLUTION = numbers(
+    NAME,
+    r"{num} epochs reach \*\*at least {num}% validation accuracy\*\* \(the solution gets {num}%\)",
+)
+LOSS_TOLERANCE = number(NAME, r"first mini-batch loss is within {num} of \$\\log 10\$")
+TRAIN, VAL = numbers(NAME, r"{num} for training and {num} for validation")
+BATCH = number(NAME, r"a random batch of {num} images")
+CORRECT_BELOW = number(NAME, r"below \${num}\$ \| correct")
 NOTEBOOK = Path(__file__).resolve().parents[2] / "solutions" / "a1" / "backprop.ipynb"
 SKIPPED = ("check(", "UniversalApproximationExplorer", "plt.")
 
@@ -33,26 +46,26 @@ def run():
 
 
 def test_the_training_cell_was_run(run):
-    assert len(run["val_history"]) == 15
-    assert len(run["loss_history"]) == 15 * math.ceil(1197 / 32)
+    assert len(run["val_history"]) == EPOCHS
+    assert len(run["loss_history"]) == EPOCHS * math.ceil(TRAIN / BATCH)
 
 
 def test_first_loss_is_close_to_log_10(run):
-    assert abs(run["loss_history"][0] - math.log(10)) < 0.05
+    assert abs(run["loss_history"][0] - math.log(10)) < LOSS_TOLERANCE
 
 
-def test_fifteen_epochs_reach_the_stated_validation_accuracy(run):
-    assert run["val_history"][-1] >= 0.94
-    # The notebook calls the solution's result 96%.
-    assert round(100 * run["val_history"][-1]) == 96
+def test_the_stated_epochs_reach_the_stated_validation_accuracy(run):
+    assert 100 * run["val_history"][-1] >= AT_LEAST
+    # The notebook also quotes the solution's own result.
+    assert round(100 * run["val_history"][-1]) == SOLUTION
 
 
-def test_validation_accuracy_is_measured_on_the_300_validation_images(run):
-    assert run["x_val"].shape == (300, 64)
-    assert run["x_train"].shape == (1197, 64)
+def test_validation_accuracy_is_measured_on_the_stated_validation_images(run):
+    assert run["x_val"].shape == (VAL, 64)
+    assert run["x_train"].shape == (TRAIN, 64)
 
 
-def test_correct_layers_pass_the_gradient_check_below_1e_7(run):
+def test_correct_layers_pass_the_gradient_check_below_the_stated_error(run):
     rel_error = run["rel_error"]
     numeric_gradient_array = run["numeric_gradient_array"]
     rng = np.random.default_rng(3)
@@ -60,9 +73,18 @@ def test_correct_layers_pass_the_gradient_check_below_1e_7(run):
     dout = rng.standard_normal((4, 5))
     _, cache = linear_forward(x, w, b)
     dx, dw, db = linear_backward(dout, cache)
-    assert rel_error(dx, numeric_gradient_array(lambda v: v.reshape(4, 6) @ w + b, x, dout)) < 1e-7
-    assert rel_error(dw, numeric_gradient_array(lambda v: x.reshape(4, 6) @ v + b, w, dout)) < 1e-7
-    assert rel_error(db, numeric_gradient_array(lambda v: x.reshape(4, 6) @ w + v, b, dout)) < 1e-7
+    assert (
+        rel_error(dx, numeric_gradient_array(lambda v: v.reshape(4, 6) @ w + b, x, dout))
+        < CORRECT_BELOW
+    )
+    assert (
+        rel_error(dw, numeric_gradient_array(lambda v: x.reshape(4, 6) @ v + b, w, dout))
+        < CORRECT_BELOW
+    )
+    assert (
+        rel_error(db, numeric_gradient_array(lambda v: x.reshape(4, 6) @ w + v, b, dout))
+        < CORRECT_BELOW
+    )
 
 
 def test_the_notebooks_two_layer_gradients_pass_the_check(run):
@@ -79,4 +101,4 @@ def test_the_notebooks_two_layer_gradients_pass_the_check(run):
     _, *grads = two_layer_loss(x, y, **params)
     for name, analytic in zip(("w1", "b1", "w2", "b2"), grads, strict=True):
         numeric = numeric_gradient(lambda _: two_layer_loss(x, y, **params)[0], params[name])
-        assert run["rel_error"](analytic, numeric) < 1e-7, name
+        assert run["rel_error"](analytic, numeric) < CORRECT_BELOW, name

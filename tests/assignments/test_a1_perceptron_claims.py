@@ -3,7 +3,8 @@
 Separable clouds: training stops on its own with every point classified correctly.
 XOR: no weights classify all four corners, and 1000 epochs never make an epoch without
 a mistake (training never stops). The hidden-layer construction of the written answer
-computes XOR.
+computes XOR. The data are the notebook's own (its data lines are run here) and the
+numbers are read from its text.
 """
 
 from __future__ import annotations
@@ -14,22 +15,46 @@ import numpy as np
 
 from dlcourse.optim.perceptron import Perceptron, sign
 
-X_XOR = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-Y_XOR = np.array([-1.0, 1.0, 1.0, -1.0])
+from .notebook_text import claim, code_cells, number
+
+NAME = "a1/perceptron"
+
+
+def _notebook_data(*names: str) -> dict[str, np.ndarray]:
+    """Run the notebook's lines that build ``names`` (and the lines before them in their
+    cell), stopping before the cell trains anything."""
+    (cell,) = [source for source in code_cells(NAME) if f"{names[-1]} = " in source]
+    lines = cell.splitlines()
+    last = max(i for i, line in enumerate(lines) if line.startswith(tuple(f"{n} =" for n in names)))
+    namespace: dict[str, object] = {"np": np}
+    exec("\n".join(lines[: last + 1]), namespace)  # noqa: S102
+    return {name: namespace[name] for name in names}
+
+
+XOR = _notebook_data("x_xor", "y_xor")
+X_XOR, Y_XOR = XOR["x_xor"], XOR["y_xor"]
 
 
 def test_the_notebooks_separable_clouds_converge_with_no_training_error():
-    rng = np.random.default_rng(1)
-    x = np.vstack([rng.normal([-1.5, -1.0], 0.6, (20, 2)), rng.normal([1.5, 1.0], 0.6, (20, 2))])
-    y = np.repeat([-1.0, 1.0], 20)
-    model = Perceptron(2).fit(x, y, num_epochs=100)
-    assert model.converged() and len(model.history) < 100
+    # "two clouds of points that a line can separate: training stops on its own"
+    claim(NAME, r"two clouds of points that a line can separate: training stops on its own")
+    blobs = _notebook_data("x_blobs", "y_blobs")
+    x, y = blobs["x_blobs"], blobs["y_blobs"]
+    budget = int(
+        number(NAME, r"train_perceptron\(x_blobs, y_blobs, num_epochs={num}\)", in_code=True)
+    )
+    model = Perceptron(2).fit(x, y, num_epochs=budget)
+    assert model.converged() and len(model.history) < budget
     assert np.all(model.predict(x) == y)
 
 
 def test_xor_training_never_has_an_epoch_without_mistakes():
-    model = Perceptron(2).fit(X_XOR, Y_XOR, num_epochs=1000)
-    assert len(model.history) == 1000
+    # "The cell below trains for 1000 epochs. Watch the mistakes column: it never reaches 0"
+    epochs = int(number(NAME, r"The cell below trains for {num} epochs"))
+    claim(NAME, r"it never reaches 0, so training never stops on its own")
+    np.testing.assert_array_equal(X_XOR, [[0, 0], [0, 1], [1, 0], [1, 1]])  # the unit square
+    model = Perceptron(2).fit(X_XOR, Y_XOR, num_epochs=epochs)
+    assert len(model.history) == epochs
     assert min(record.mistakes for record in model.history) >= 1
     assert min(record.errors for record in model.history) >= 1
 
@@ -44,6 +69,7 @@ def test_no_weights_on_a_dense_grid_classify_xor():
 
 
 def test_the_answers_hidden_layer_computes_xor():
+    claim(NAME, r"two hidden units \(e\.g\. OR and AND")
     h1 = sign(X_XOR @ [1.0, 1.0] - 0.5)  # OR
     h2 = sign(X_XOR @ [1.0, 1.0] - 1.5)  # AND
     np.testing.assert_array_equal(sign(h1 - h2 - 1.0), Y_XOR)

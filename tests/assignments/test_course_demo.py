@@ -9,6 +9,17 @@ comes from the course files, not from the grader: the reference earns the sum of
 notebooks' autograded points, the blank and the attacks earn 0, and each partial
 student of ``course/synthetic/<a>/*.toml`` loses exactly the points of the tests it
 names as failing.
+
+The release's proof (d) is the one run of each solution top to bottom per test run: a
+fresh ``python3`` kernel with the full course library, in a folder holding the notebook,
+its visible check files and its specs file; every cell, widgets included, must run
+without an error within the notebook's runtime budget.
+:func:`test_solution_notebook_runs_top_to_bottom` reads that proof's verdict for each
+solution, rather than running the notebook a second time.
+
+An attack that scores is a failure, except where the machine has neither bubblewrap nor
+an unprivileged job uid, so nothing could hide the graded sources: the demo prints that
+as a warning, and the attack test is an ``xfail`` naming the attacks, never a pass.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from autograder.pipeline import autograded_tests
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "solutions").glob("*/*.ipynb"))
 
 
 def _autograded_points(assignment) -> dict[str, float]:
@@ -70,13 +82,49 @@ def test_every_synthetic_student_earns_the_score_the_course_files_predict(demo):
         assert len(expected) > 2, f"{assignment.name} has no partial students"
         for student, score in expected.items():
             assert got[(assignment.name, student)] == pytest.approx(score), (student, printed)
+    assert result.exit_code == 0, printed
+
+
+def test_every_attack_earns_zero(demo):
+    result, printed = demo
+    course = load_course(REPO / "course" / "course.toml")
+    exposed = []
+    for assignment in course.assignments:
         attackers = [
             item for item in result.outcomes
             if item.assignment == assignment.name and item.student.kind == "adversarial"
         ]  # fmt: skip
-        assert attackers, "the synthetic class has no attacks"
+        assert attackers, f"the synthetic class of {assignment.name} has no attacks"
         for item in attackers:
             if item.exposed:
-                continue  # no bubblewrap and no job uid: reported as a warning, not judged
+                exposed.append(f"{item.assignment}/{item.student.student_id}")
+                assert f"WARNING: {item.student.student_id} read the graded sources" in printed
+                continue
             assert item.got == 0.0, (item.student.student_id, printed)
-    assert result.exit_code == 0, printed
+    if exposed:
+        # Checked as far as this machine allows; the gap is shown, never passed as green.
+        pytest.xfail(
+            f"attacks scored because neither bubblewrap nor an unprivileged job uid "
+            f"isolated them on this machine: {', '.join(exposed)} (install bubblewrap)"
+        )
+
+
+def test_every_solution_notebook_is_an_assignment_of_the_course():
+    course = load_course(REPO / "course" / "course.toml")
+    listed = {(a.name, notebook.name) for a in course.assignments for notebook in a.notebooks}
+    found = {(path.parent.name, path.stem) for path in NOTEBOOKS}
+    assert found, "no notebooks under solutions/"
+    assert found - listed == set(), "solutions that course.toml does not list (never proved)"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: f"{path.parent.name}/{path.stem}")
+def test_solution_notebook_runs_top_to_bottom(demo, notebook: Path):
+    result, printed = demo
+    assert result.release is not None
+    (release,) = [
+        item for item in result.release.assignments if item.assignment == notebook.parent.name
+    ]
+    failures = [reason for name, reason in release.failures if name == notebook.stem]
+    assert failures == [], f"{notebook.relative_to(REPO)}: {failures}"
+    notes = [note for name, note in release.notes if name == notebook.stem]
+    assert any("top to bottom in" in note for note in notes), (notes, printed)

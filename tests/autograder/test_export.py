@@ -5,22 +5,20 @@ from __future__ import annotations
 import csv
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
 from nbgrader.plugins.export import CsvExportPlugin
-from reports_fixtures import MAX_SCORE, NOTEBOOK, POINTS, make_result
+from reports_fixtures import NOTEBOOK, POINTS
 
-from autograder.job import JobResult, JobStatus, VerdictStatus
-from autograder.job import TestVerdict as Verdict  # not "Test*": pytest would collect it
+from autograder.job import VerdictStatus
 from autograder.reports.export import (
     EXPORT_COLUMNS,
     GradeRow,
     StudentInfo,
     rows_from_gradebook,
-    rows_from_results,
     write_grades_csv,
 )
 
@@ -118,61 +116,6 @@ def test_missing_gradebook_file_is_not_created(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no gradebook at"):
         rows_from_gradebook(f"sqlite:///{tmp_path / 'nope.db'}")
     assert not (tmp_path / "nope.db").exists()
-
-
-def test_results_export_matches_the_gradebook_export(tmp_path: Path, gradebook: str) -> None:
-    results = [
-        make_result(s, {t: V.PARTIAL for t in points}, points=points) for s, points in AUTO.items()
-    ]
-    intro = Verdict("intro_test", V.PASSED, 1.0, 1.0)
-    results.append(JobResult("a0", "intro", "s1", JobStatus.GRADED, 1.0, 1.0, [intro]))
-    stamps = {("a1", s): t for s, t in STAMPS.items()}
-    # Time-zone aware input is stored as naive UTC, as nbgrader does.
-    stamps[("a0", "s1")] = datetime(2024, 2, 1, 13, 0, 0, tzinfo=timezone(timedelta(hours=1)))
-    rows = rows_from_results(
-        results,
-        students=STUDENTS,
-        duedates={"a1": "2024-03-01 17:00:00"},
-        timestamps=stamps,
-        late_penalties={("a1", "s3"): 1.5},
-    )
-    ours = write_grades_csv(rows, tmp_path / "ours.csv").read_text()
-    assert ours == _nbgrader_export(gradebook, tmp_path / "nbgrader.csv")
-
-
-def test_results_with_no_score_are_flagged_pending() -> None:
-    results = [
-        make_result("s1", {}, status=JobStatus.AWAITING_GPU),
-        make_result("s2", {"relu_forward_test": V.PASSED}),
-    ]
-    rows = {row.student_id: row for row in rows_from_results(results)}
-    assert rows["s1"].pending == (NOTEBOOK,)
-    assert rows["s2"].pending == ()
-    assert rows["s2"].raw_score == 2.0 and rows["s2"].max_score == MAX_SCORE
-
-
-def test_a_student_without_results_gets_zeros_and_no_timestamp() -> None:
-    rows = rows_from_results([make_result("s1", {"relu_forward_test": V.PASSED})], STUDENTS)
-    row = next(row for row in rows if row.student_id == "s2")
-    assert row.fields()[2] == ""
-    assert (row.raw_score, row.late_submission_penalty, row.score) == (0.0, 0.0, 0.0)
-
-
-def test_conflicting_max_scores_are_refused() -> None:
-    first, second = make_result("s1", {}), make_result("s2", {})
-    second.max_score = 99.0
-    with pytest.raises(ValueError, match="max_score 12.0 in one result and 99.0 in another"):
-        rows_from_results([first, second])
-
-
-def test_duplicate_results_are_refused() -> None:
-    with pytest.raises(ValueError, match="two results for assignment 'a1', student 's1'"):
-        rows_from_results([make_result("s1", {}), make_result("s1", {})])
-
-
-def test_a_bad_date_string_names_the_fix() -> None:
-    with pytest.raises(ValueError, match="due date of 'a1' 'next friday' is not a date"):
-        rows_from_results([make_result("s1", {})], duedates={"a1": "next friday"})
 
 
 def test_a_comma_in_a_name_is_quoted_so_the_file_still_parses(tmp_path: Path) -> None:

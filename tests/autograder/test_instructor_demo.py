@@ -42,9 +42,13 @@ def test_the_demo_grades_the_synthetic_class_as_expected(tmp_path: Path, capsys)
     assert code == 0, printed
     assert "proved: solution 17/17, blank 0" in printed
     rows = {line.split()[0]: line for line in printed.splitlines() if line.strip()}
+    # Without bubblewrap and a job uid nothing can hide the graded sources from the
+    # snooper: the demo warns (⚠), and this test ends as an xfail below, never a pass.
+    exposed = "WARNING: adv-snoop read the graded sources" in printed
     for student, score in EXPECTED_SCORES.items():
-        if student == "adv-snoop" and "WARNING: adv-snoop read the graded sources" in printed:
-            continue  # no bubblewrap and no job uid here: reported as ⚠, not judged
+        if student == "adv-snoop" and exposed:
+            assert "⚠" in rows[student], rows[student]
+            continue
         assert f"{score:g} / {score:g} ✓" in rows[student], rows[student]
     assert "✗" not in printed.split("isolation layers")[0]
     assert "isolation layers over 8 graded notebooks:" in printed
@@ -55,6 +59,11 @@ def test_the_demo_grades_the_synthetic_class_as_expected(tmp_path: Path, capsys)
         assert (out / "output" / name).is_file(), name
     assert (out / "output/feedback/reference/mini/mini.html").is_file()
     assert _tree_hash(root) == before, "the demo must not touch the course repository"
+    if exposed:
+        pytest.xfail(
+            "adv-snoop scored: neither bubblewrap nor an unprivileged job uid isolated it "
+            "on this machine (install bubblewrap); everything else was checked"
+        )
 
 
 def test_a_course_without_assignments_stops_the_demo_saying_so(tmp_path: Path, capsys):

@@ -84,13 +84,19 @@ CASES = {
 
 
 def torch_reference(
-    fn: Callable[..., torch.Tensor], arrays: list[np.ndarray], dout: np.ndarray
+    fn: Callable[..., torch.Tensor],
+    arrays: list[np.ndarray],
+    dout: np.ndarray,
+    device: str = "cpu",
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Run ``fn`` in float64 torch autograd; return its output and the input gradients."""
-    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    """Run ``fn`` in float64 torch autograd on ``device``; return its output and the input
+    gradients."""
+    tensors = [
+        torch.tensor(a, dtype=torch.float64, device=device, requires_grad=True) for a in arrays
+    ]
     out = fn(*tensors)
-    out.backward(torch.tensor(dout, dtype=torch.float64))
-    return out.detach().numpy(), [t.grad.numpy() for t in tensors]
+    out.backward(torch.tensor(dout, dtype=torch.float64, device=device))
+    return out.detach().cpu().numpy(), [t.grad.cpu().numpy() for t in tensors]
 
 
 def away_from_kinks(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -167,12 +173,12 @@ def test_leaky_relu_default_slope_is_one_hundredth():
     np.testing.assert_array_equal(act.leaky_relu_backward(np.ones(2), cache), [0.01, 1.0])
 
 
-def test_relu_family_gradient_at_zero_follows_torch():
+def test_relu_family_gradient_at_zero_follows_torch(device):
     x = np.zeros(1)
     for name in ("relu", "leaky_relu_0.2", "elu_0.5", "selu"):
         case = CASES[name]
         _, cache = case.forward(x, **case.kwargs)
-        _, (expected,) = torch_reference(case.torch_fn, [x], np.ones(1))
+        _, (expected,) = torch_reference(case.torch_fn, [x], np.ones(1), device)
         np.testing.assert_allclose(case.backward(np.ones(1), cache), expected, rtol=RTOL)
 
 
@@ -197,7 +203,7 @@ def test_registry_lists_every_parameter_free_activation_and_no_learnable_one():
 
 
 @pytest.mark.parametrize("name", sorted(act.ACTIVATIONS))
-def test_registry_pairs_match_torch_by_name(name, rng):
+def test_registry_pairs_match_torch_by_name(name, rng, device):
     torch_fns = {
         "sigmoid": torch.sigmoid,
         "tanh": torch.tanh,
@@ -215,7 +221,7 @@ def test_registry_pairs_match_torch_by_name(name, rng):
     x = np.linspace(-4, 4, 17)
     dout = rng.standard_normal(17)
     out, cache = forward(x)
-    expected_out, (expected_dx,) = torch_reference(torch_fns[name], [x], dout)
+    expected_out, (expected_dx,) = torch_reference(torch_fns[name], [x], dout, device)
     np.testing.assert_allclose(out, expected_out, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(backward(dout, cache), expected_dx, rtol=RTOL, atol=ATOL)
 
@@ -320,6 +326,27 @@ def test_maxout_with_two_pieces_is_the_larger_affine_map():
     b = np.array([[0.5], [0.0]])
     out, _ = act.maxout_forward(x, w, b)
     np.testing.assert_array_equal(out, [[2.0]])  # max(1 + 0.5, 2 + 0)
+
+
+def test_prelu_and_maxout_match_torch_on_the_device(rng, device):
+    x, alpha = away_from_kinks(rng, (2, 3, 4)), rng.uniform(0.05, 0.3, 3)
+    dout = rng.standard_normal(x.shape)
+    out, cache = act.prelu_forward(x, alpha)
+    expected_out, expected_grads = torch_reference(F.prelu, [x, alpha], dout, device)
+    np.testing.assert_allclose(out, expected_out, rtol=RTOL, atol=ATOL)
+    for grad, expected in zip(act.prelu_backward(dout, cache), expected_grads, strict=True):
+        np.testing.assert_allclose(grad, expected, rtol=RTOL, atol=ATOL)
+    x, w, b = (
+        rng.standard_normal((4, 3)),
+        rng.standard_normal((2, 3, 5)),
+        rng.standard_normal((2, 5)),
+    )
+    dout = rng.standard_normal((4, 5))
+    out, cache = act.maxout_forward(x, w, b)
+    expected_out, expected_grads = torch_reference(torch_maxout, [x, w, b], dout, device)
+    np.testing.assert_allclose(out, expected_out, rtol=RTOL, atol=ATOL)
+    for grad, expected in zip(act.maxout_backward(dout, cache), expected_grads, strict=True):
+        np.testing.assert_allclose(grad, expected, rtol=RTOL, atol=ATOL)
 
 
 def test_maxout_float32_keeps_dtype(rng):

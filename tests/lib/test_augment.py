@@ -330,6 +330,24 @@ def test_mixup_blends_images_and_one_hot_labels_with_the_same_weight(rng):
     assert mixed.images.dtype == mixed.targets.dtype == np.float32
 
 
+@pytest.mark.parametrize("lam", [0.0, 0.3, 1.0])
+def test_mixup_uses_a_given_mixing_weight(rng, lam):
+    x = _images(rng, n=6)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    mixed = aug.mixup(x, y, np.random.default_rng(1), num_classes=3, lam=lam)
+    assert mixed.lam == lam
+    partner = mixed.partner
+    np.testing.assert_allclose(mixed.images, lam * x + (1 - lam) * x[partner], rtol=1e-6)
+    eye = np.eye(3)
+    np.testing.assert_allclose(mixed.targets, lam * eye[y] + (1 - lam) * eye[y[partner]])
+
+
+@pytest.mark.parametrize("lam", [-0.1, 1.5])
+def test_mixup_refuses_a_mixing_weight_outside_the_unit_interval(rng, lam):
+    with pytest.raises(ValueError, match=r"lam must lie in \[0, 1\]"):
+        aug.mixup(_images(rng, n=2), np.array([0, 1]), np.random.default_rng(0), 2, lam=lam)
+
+
 def test_mixup_is_reproducible_from_a_seed(rng):
     x = _images(rng, n=8)
     y = np.arange(8) % 3

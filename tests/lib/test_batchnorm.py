@@ -21,18 +21,24 @@ from dlcourse.gradcheck import check_layer
 RTOL, ATOL = 1e-10, 1e-12
 
 
-def _tensor(a: np.ndarray, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
+def _tensor(a: np.ndarray, grad: bool = False, device: str = "cpu") -> torch.Tensor:
+    return torch.tensor(a, dtype=torch.float64, device=device, requires_grad=grad)
 
 
-def _torch_bn(x, gamma, beta, dout, training, running_mean=None, running_var=None, eps=1e-5):
-    """Output and (dx, dgamma, dbeta) of torch's functional batch norm via autograd."""
-    tx, tg, tb = _tensor(x, True), _tensor(gamma, True), _tensor(beta, True)
-    rm = None if running_mean is None else _tensor(running_mean)
-    rv = None if running_var is None else _tensor(running_var)
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def _torch_bn(
+    x, gamma, beta, dout, training, running_mean=None, running_var=None, eps=1e-5, device="cpu"
+):
+    """Output and (dx, dgamma, dbeta) of torch's functional batch norm on ``device``."""
+    tx, tg, tb = (_tensor(a, True, device) for a in (x, gamma, beta))
+    rm = None if running_mean is None else _tensor(running_mean, device=device)
+    rv = None if running_var is None else _tensor(running_var, device=device)
     out = F.batch_norm(tx, rm, rv, tg, tb, training=training, eps=eps)
-    (out * _tensor(dout)).sum().backward()
-    return out.detach().numpy(), (tx.grad.numpy(), tg.grad.numpy(), tb.grad.numpy())
+    (out * _tensor(dout, device=device)).sum().backward()
+    return _numpy(out), (_numpy(tx.grad), _numpy(tg.grad), _numpy(tb.grad))
 
 
 def _assert_grads_close(ours, theirs):
@@ -51,7 +57,16 @@ def test_batchnorm_train_forward_and_backward_match_torch(n, d, seed):
     _assert_grads_close(batchnorm_backward(dout, cache), ref_grads)
 
 
-def test_batchnorm_test_mode_uses_running_stats_and_matches_torch(rng):
+def test_batchnorm_train_mode_matches_torch_on_the_device(rng, device):
+    x = rng.normal(3.0, 2.0, (6, 4))
+    gamma, beta, dout = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal((6, 4))
+    out, cache = batchnorm_forward(x, gamma, beta, BatchNormParam(mode="train"))
+    ref_out, ref_grads = _torch_bn(x, gamma, beta, dout, training=True, device=device)
+    np.testing.assert_allclose(out, ref_out, rtol=RTOL, atol=ATOL)
+    _assert_grads_close(batchnorm_backward(dout, cache), ref_grads)
+
+
+def test_batchnorm_test_mode_uses_running_stats_and_matches_torch(rng, device):
     x = rng.standard_normal((6, 4))
     gamma, beta, dout = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal((6, 4))
     running_mean, running_var = rng.standard_normal(4), rng.uniform(0.5, 2.0, 4)
@@ -59,7 +74,9 @@ def test_batchnorm_test_mode_uses_running_stats_and_matches_torch(rng):
         mode="test", running_mean=running_mean.copy(), running_var=running_var.copy()
     )
     out, cache = batchnorm_forward(x, gamma, beta, param)
-    ref_out, ref_grads = _torch_bn(x, gamma, beta, dout, False, running_mean, running_var)
+    ref_out, ref_grads = _torch_bn(
+        x, gamma, beta, dout, False, running_mean, running_var, device=device
+    )
     np.testing.assert_allclose(out, ref_out, rtol=RTOL, atol=ATOL)
     _assert_grads_close(batchnorm_backward(dout, cache), ref_grads)
     # Test mode must not touch the running statistics.
@@ -68,25 +85,25 @@ def test_batchnorm_test_mode_uses_running_stats_and_matches_torch(rng):
 
 
 @pytest.mark.parametrize("momentum", [0.1, 0.3])
-def test_running_statistics_match_torch_batchnorm1d_over_several_steps(rng, momentum):
+def test_running_statistics_match_torch_batchnorm1d_over_several_steps(rng, momentum, device):
     d = 3
-    module = torch.nn.BatchNorm1d(d, eps=1e-5, momentum=momentum).double()
+    module = torch.nn.BatchNorm1d(d, eps=1e-5, momentum=momentum).double().to(device)
     gamma, beta = rng.standard_normal(d), rng.standard_normal(d)
     with torch.no_grad():
-        module.weight.copy_(_tensor(gamma))
-        module.bias.copy_(_tensor(beta))
+        module.weight.copy_(_tensor(gamma, device=device))
+        module.bias.copy_(_tensor(beta, device=device))
     param = BatchNormParam(mode="train", momentum=momentum)
     for step in range(4):
         x = rng.normal(step, 1.0 + step, (5 + step, d))
         out, _ = batchnorm_forward(x, gamma, beta, param)
-        ref = module.train()(_tensor(x)).detach().numpy()
+        ref = _numpy(module.train()(_tensor(x, device=device)))
         np.testing.assert_allclose(out, ref, rtol=RTOL, atol=ATOL)
-        np.testing.assert_allclose(param.running_mean, module.running_mean.numpy(), rtol=RTOL)
-        np.testing.assert_allclose(param.running_var, module.running_var.numpy(), rtol=RTOL)
+        np.testing.assert_allclose(param.running_mean, _numpy(module.running_mean), rtol=RTOL)
+        np.testing.assert_allclose(param.running_var, _numpy(module.running_var), rtol=RTOL)
     x = rng.standard_normal((7, d))
     param.mode = "test"
     out, _ = batchnorm_forward(x, gamma, beta, param)
-    ref = module.eval()(_tensor(x)).detach().numpy()
+    ref = _numpy(module.eval()(_tensor(x, device=device)))
     np.testing.assert_allclose(out, ref, rtol=RTOL, atol=ATOL)
 
 
@@ -133,13 +150,15 @@ def test_spatial_batchnorm_train_matches_torch_batchnorm2d(n, c, h, w, seed):
     np.testing.assert_allclose(param.running_var, module.running_var.numpy(), rtol=RTOL)
 
 
-def test_spatial_batchnorm_test_mode_matches_torch(rng):
+def test_spatial_batchnorm_test_mode_matches_torch(rng, device):
     x = rng.standard_normal((2, 3, 4, 5))
     gamma, beta, dout = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(x.shape)
     running_mean, running_var = rng.standard_normal(3), rng.uniform(0.5, 2.0, 3)
     param = {"mode": "test", "running_mean": running_mean, "running_var": running_var}
     out, cache = spatial_batchnorm_forward(x, gamma, beta, param)
-    ref_out, ref_grads = _torch_bn(x, gamma, beta, dout, False, running_mean, running_var)
+    ref_out, ref_grads = _torch_bn(
+        x, gamma, beta, dout, False, running_mean, running_var, device=device
+    )
     np.testing.assert_allclose(out, ref_out, rtol=RTOL, atol=ATOL)
     _assert_grads_close(spatial_batchnorm_backward(dout, cache), ref_grads)
 

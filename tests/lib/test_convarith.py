@@ -31,25 +31,28 @@ def test_3x3_filter_on_7x7_input_gives_5_with_stride_1_and_3_with_stride_2():
     assert conv_output_size(7, 3, stride=2) == 3
 
 
-def test_stride_3_on_7x7_input_is_refused_showing_the_arithmetic():
+def test_stride_3_on_7x7_input_rounds_down_and_exact_refuses_showing_the_arithmetic():
+    assert conv_output_size(7, 3, stride=3) == 2  # (7 - 3) / 3 + 1 = 2.33 -> 2, as torch
     with pytest.raises(
         ValueError, match=r"\(7 \+ 2\*0 - 3\) / 3 \+ 1 = 2\.33333 is not an integer"
     ):
-        conv_output_size(7, 3, stride=3)
+        conv_output_size(7, 3, stride=3, exact=True)
 
 
-def test_5x5_stride_2_on_32_is_refused_with_the_issue_example_message():
+def test_5x5_stride_2_on_32_is_refused_with_the_issue_example_message_when_exact():
     with pytest.raises(ValueError) as err:
-        conv_output_size(32, 5, stride=2)
+        conv_output_size(32, 5, stride=2, exact=True)
     message = str(err.value)
     assert "(32 + 2*0 - 5) / 2 + 1 = 14.5 is not an integer" in message
     assert "stride=1" in message  # a fix is suggested
+    # ... and the way back to the framework convention is named.
+    assert "drop exact=True to round down to 14" in message
 
 
 def test_error_suggests_a_padding_that_works_when_one_exists():
     # (7 + 2p - 3) must be divisible by 3: p = 1 gives 6.
     with pytest.raises(ValueError, match=r"pad=1"):
-        conv_output_size(7, 3, stride=3)
+        conv_output_size(7, 3, stride=3, exact=True)
 
 
 def test_pad_2_keeps_32x32_size_for_ten_5x5_filters():
@@ -66,14 +69,14 @@ def test_1x1_conv_keeps_spatial_size_without_padding():
     assert conv_output_shape((56, 56), 1) == (56, 56)
 
 
-def test_resnet_stride_2_downsampling_on_even_maps_needs_rounding_down():
+def test_resnet_stride_2_downsampling_on_even_maps_rounds_down_by_default():
     # CNN class notes: ResNet halves the maps with a stride-2 1x1 shortcut and a stride-2
     # 3x3 conv (pad 1). On even sizes both leave one row over: (56 - 1)/2 + 1 = 28.5.
-    with pytest.raises(ValueError, match=r"\(56 \+ 2\*0 - 1\) / 2 \+ 1 = 28\.5"):
-        conv_output_size(56, 1, stride=2)
-    assert conv_output_size(56, 1, stride=2, exact=False) == 28
-    assert conv_output_size(32, 3, stride=2, pad=1, exact=False) == 16
+    assert conv_output_size(56, 1, stride=2) == 28
+    assert conv_output_size(32, 3, stride=2, pad=1) == 16
     assert conv_output_size(57, 1, stride=2) == 29
+    with pytest.raises(ValueError, match=r"\(56 \+ 2\*0 - 1\) / 2 \+ 1 = 28\.5"):
+        conv_output_size(56, 1, stride=2, exact=True)
 
 
 def test_alexnet_layer_sizes_follow_from_the_table():
@@ -90,12 +93,12 @@ def test_alexnet_layer_sizes_follow_from_the_table():
     assert conv_output_size(size, 3, stride=2) == 6  # MAX POOL3
 
 
-def test_mobilenet_stride_2_first_layer_needs_rounding_down():
+def test_mobilenet_stride_2_first_layer_rounds_down_by_default():
     # MobileNet's 3x3 stride-2 conv takes 224 to 112; with pad 1 that is (224 + 2 - 3)/2 + 1
-    # = 112.5, which only the framework convention of rounding down turns into 112.
+    # = 112.5, which the framework convention of rounding down turns into 112.
+    assert conv_output_size(224, 3, stride=2, pad=1) == 112
     with pytest.raises(ValueError, match="112.5 is not an integer"):
-        conv_output_size(224, 3, stride=2, pad=1)
-    assert conv_output_size(224, 3, stride=2, pad=1, exact=False) == 112
+        conv_output_size(224, 3, stride=2, pad=1, exact=True)
 
 
 def test_dilation_2_spreads_a_3x3_kernel_over_5_positions():
@@ -105,7 +108,7 @@ def test_dilation_2_spreads_a_3x3_kernel_over_5_positions():
 
 def test_dilated_error_message_shows_the_dilation_term():
     with pytest.raises(ValueError, match=r"\(32 \+ 2\*0 - 2\*\(3 - 1\) - 1\) / 2 \+ 1 = 14\.5"):
-        conv_output_size(32, 3, stride=2, dilation=2)
+        conv_output_size(32, 3, stride=2, dilation=2, exact=True)
 
 
 def test_kernel_larger_than_padded_input_is_refused():
@@ -115,7 +118,7 @@ def test_kernel_larger_than_padded_input_is_refused():
 
 def test_output_shape_error_names_the_dimension():
     with pytest.raises(ValueError, match=r"^width: \(32 \+ 2\*1 - 3\) / 2 \+ 1 = 16\.5"):
-        conv_output_shape((31, 32), 3, stride=2, pad=1)
+        conv_output_shape((31, 32), 3, stride=2, pad=1, exact=True)
 
 
 def test_output_shape_accepts_separate_height_and_width_arguments():
@@ -148,7 +151,7 @@ def test_rounded_down_size_matches_torch_conv2d_output(size, kernel, stride, pad
     span = size + 2 * pad - dilation * (kernel - 1) - 1
     if span < 0:
         with pytest.raises(ValueError, match="less than 1"):
-            conv_output_size(size, kernel, stride, pad, dilation, exact=False)
+            conv_output_size(size, kernel, stride, pad, dilation)
         return
     out = torch.nn.functional.conv2d(
         torch.zeros(1, 1, size, 1),
@@ -158,12 +161,12 @@ def test_rounded_down_size_matches_torch_conv2d_output(size, kernel, stride, pad
         dilation=(dilation, 1),
     )
     expected = out.shape[2]
-    assert conv_output_size(size, kernel, stride, pad, dilation, exact=False) == expected
+    assert conv_output_size(size, kernel, stride, pad, dilation) == expected
     if span % stride == 0:
-        assert conv_output_size(size, kernel, stride, pad, dilation) == expected
+        assert conv_output_size(size, kernel, stride, pad, dilation, exact=True) == expected
     else:
         with pytest.raises(ValueError, match="is not an integer"):
-            conv_output_size(size, kernel, stride, pad, dilation)
+            conv_output_size(size, kernel, stride, pad, dilation, exact=True)
 
 
 # --- parameter counts ----------------------------------------------------------------

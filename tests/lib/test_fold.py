@@ -18,8 +18,8 @@ from dlcourse.functional.fold import fold_batchnorm_into_conv, fold_batchnorm_in
 RTOL, ATOL = 1e-10, 1e-12
 
 
-def _tensor(a: np.ndarray | None) -> torch.Tensor | None:
-    return None if a is None else torch.tensor(a, dtype=torch.float64)
+def _tensor(a: np.ndarray | None, device: str = "cpu") -> torch.Tensor | None:
+    return None if a is None else torch.tensor(a, dtype=torch.float64, device=device)
 
 
 def _bn_arrays(rng: np.random.Generator, features: int) -> dict[str, np.ndarray]:
@@ -32,16 +32,18 @@ def _bn_arrays(rng: np.random.Generator, features: int) -> dict[str, np.ndarray]
 
 
 def _torch_bn_eval(z: torch.Tensor, bn: dict[str, np.ndarray], eps: float) -> np.ndarray:
+    """torch's batch norm in eval mode, on the device ``z`` is on."""
+    device = str(z.device)
     out = F.batch_norm(
         z,
-        _tensor(bn["running_mean"]),
-        _tensor(bn["running_var"]),
-        _tensor(bn["gamma"]),
-        _tensor(bn["beta"]),
+        _tensor(bn["running_mean"], device),
+        _tensor(bn["running_var"], device),
+        _tensor(bn["gamma"], device),
+        _tensor(bn["beta"], device),
         training=False,
         eps=eps,
     )
-    return out.numpy()
+    return out.cpu().numpy()
 
 
 @given(
@@ -68,17 +70,20 @@ def test_folded_linear_layer_equals_linear_then_eval_batchnorm(n, d, m, with_bia
     [(1, 0, 1, True), (2, 1, 1, False), (1, 1, 2, True)],
 )
 def test_folded_convolution_equals_conv_then_eval_batchnorm2d(
-    rng, stride, padding, groups, with_bias
+    rng, stride, padding, groups, with_bias, device
 ):
     x = rng.standard_normal((2, 4, 7, 6))
     w = rng.standard_normal((6, 4 // groups, 3, 3))
     b = rng.standard_normal(6) if with_bias else None
     bn = _bn_arrays(rng, 6)
     options = {"stride": stride, "padding": padding, "groups": groups}
-    z = F.conv2d(_tensor(x), _tensor(w), _tensor(b), **options)
+    z = F.conv2d(_tensor(x, device), _tensor(w, device), _tensor(b, device), **options)
     expected = _torch_bn_eval(z, bn, eps=1e-5)
     w_folded, b_folded = fold_batchnorm_into_conv(w, b, **bn)
-    folded = F.conv2d(_tensor(x), _tensor(w_folded), _tensor(b_folded), **options).numpy()
+    folded = F.conv2d(
+        _tensor(x, device), _tensor(w_folded, device), _tensor(b_folded, device), **options
+    )
+    folded = folded.cpu().numpy()
     np.testing.assert_allclose(folded, expected, rtol=RTOL, atol=ATOL)
 
 

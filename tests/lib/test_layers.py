@@ -45,11 +45,14 @@ def _small_cnn(naive: bool = False) -> Sequential:
     )
 
 
-def _torch_twin(net: Sequential, x: np.ndarray) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Run the same network in torch with the same weights; return scores and leaf params."""
-    params = [torch.tensor(p.data, requires_grad=True) for p in net.parameters()]
+def _torch_twin(
+    net: Sequential, x: np.ndarray, device: str = "cpu"
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Run the same network in torch on ``device`` with the same weights; return scores and
+    leaf params."""
+    params = [torch.tensor(p.data, device=device, requires_grad=True) for p in net.parameters()]
     (c1w, c1b, bn_g, bn_b, c2w, c2b, gn_g, gn_b, alpha, l1w, l1b, ln_g, ln_b, l2w, l2b) = params
-    h = F.conv2d(torch.tensor(x), c1w, c1b, padding=1)
+    h = F.conv2d(torch.tensor(x, device=device), c1w, c1b, padding=1)
     h = F.batch_norm(h, None, None, bn_g, bn_b, training=True, eps=1e-5)
     h = F.max_pool2d(F.relu(h), 2)
     h = F.conv2d(h, c2w, c2b, padding=1, groups=2)
@@ -60,7 +63,7 @@ def _torch_twin(net: Sequential, x: np.ndarray) -> tuple[torch.Tensor, list[torc
 
 
 @pytest.mark.parametrize("naive", [False, True], ids=["fast", "naive"])
-def test_network_forward_and_backward_match_torch(naive, rng):
+def test_network_forward_and_backward_match_torch(naive, rng, device):
     net = _small_cnn(naive)
     x = rng.standard_normal((5, 2, 8, 8))
     y = rng.integers(0, 3, size=5)
@@ -68,13 +71,15 @@ def test_network_forward_and_backward_match_torch(naive, rng):
     _, dscores = softmax_cross_entropy_loss(scores, y)
     dx = net.backward(dscores)
 
-    t_scores, t_params = _torch_twin(net, x)
-    F.cross_entropy(t_scores, torch.tensor(y)).backward()
+    t_scores, t_params = _torch_twin(net, x, device)
+    F.cross_entropy(t_scores, torch.tensor(y, device=device)).backward()
 
-    assert rel_error(scores, t_scores.detach().numpy()) < 1e-10
+    assert rel_error(scores, t_scores.detach().cpu().numpy()) < 1e-10
     for (name, p), tp in zip(net.named_parameters(), t_params, strict=True):
         # atol: the conv bias before batch norm has a true gradient of exactly zero.
-        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad, tp.grad.cpu().numpy(), rtol=1e-8, atol=1e-12, err_msg=name
+        )
     assert dx.shape == x.shape
 
 
@@ -140,12 +145,30 @@ def test_conv_refuses_groups_that_do_not_divide_channels():
         Conv2d(4, 6, 3, groups=3)
 
 
-def test_strided_layers_round_the_output_size_down_like_torch(rng):
+def test_strided_layers_round_the_output_size_down_like_torch(rng, device):
     x = rng.standard_normal((2, 3, 8, 8))
     conv = Conv2d(3, 4, 3, stride=2, pad=1, seed=0)  # (8 + 2 - 3) / 2 + 1 = 4.5 -> 4
     out = conv.forward(x)
-    expected = F.conv2d(
-        torch.tensor(x), torch.tensor(conv.w.data), torch.tensor(conv.b.data), stride=2, padding=1
-    )
-    np.testing.assert_allclose(out, expected.numpy(), rtol=1e-10)
+    x_t, w_t, b_t = (torch.tensor(a, device=device) for a in (x, conv.w.data, conv.b.data))
+    expected = F.conv2d(x_t, w_t, b_t, stride=2, padding=1)
+    np.testing.assert_allclose(out, expected.cpu().numpy(), rtol=1e-10)
     assert MaxPool2d(3, stride=2).forward(x).shape == (2, 3, 3, 3)  # (8 - 3) / 2 + 1 = 3.5 -> 3
+
+
+@pytest.mark.parametrize(
+    ("layer", "torch_pool"), [(MaxPool2d, F.max_pool2d), (AvgPool2d, F.avg_pool2d)]
+)
+def test_padded_pool_layers_match_torch_as_in_resnets_stem(layer, torch_pool, rng, device):
+    # He et al. (2016): the stem's 3x3 max pool with stride 2 and pad 1 halves the map.
+    x = rng.standard_normal((2, 3, 8, 8))
+    pool = layer(3, stride=2, pad=1)
+    out = pool.forward(x)
+    dout = rng.standard_normal(out.shape)
+    dx = pool.backward(dout)
+    tx = torch.tensor(x, device=device, requires_grad=True)
+    tout = torch_pool(tx, 3, stride=2, padding=1)
+    tout.backward(torch.tensor(dout, device=device))
+    assert out.shape == (2, 3, 4, 4)
+    np.testing.assert_allclose(out, tout.detach().cpu().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx, tx.grad.cpu().numpy(), rtol=1e-10, atol=1e-12)
+    assert repr(pool) == f"{layer.__name__}(3, stride=2, pad=1)"

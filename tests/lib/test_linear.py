@@ -14,12 +14,14 @@ from dlcourse.gradcheck import check_layer
 RTOL = 1e-10
 
 
-def _torch_linear(x, w, b, dout):
+def _torch_linear(x, w, b, dout, device="cpu"):
     """out = x.reshape(N, -1) @ w + b and its gradients, by torch autograd in float64."""
-    tx, tw, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, w, b))
+    tx, tw, tb = (
+        torch.tensor(a, dtype=torch.float64, device=device, requires_grad=True) for a in (x, w, b)
+    )
     out = tx.reshape(tx.shape[0], -1) @ tw + tb
-    out.backward(torch.tensor(dout))
-    return out.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+    out.backward(torch.tensor(dout, dtype=torch.float64, device=device))
+    return tuple(t.detach().cpu().numpy() for t in (out, tx.grad, tw.grad, tb.grad))
 
 
 @given(
@@ -47,6 +49,15 @@ def test_linear_matches_torch_for_flat_and_image_shaped_inputs(n, feature_dims, 
     assert dx.shape == x.shape
 
 
+def test_linear_matches_torch_on_the_device(rng, device):
+    x = rng.standard_normal((3, 2, 2, 2))
+    w, b, dout = rng.standard_normal((8, 5)), rng.standard_normal(5), rng.standard_normal((3, 5))
+    out, cache = linear_forward(x, w, b)
+    ours = (out, *linear_backward(dout, cache))
+    for mine, ref in zip(ours, _torch_linear(x, w, b, dout, device), strict=True):
+        np.testing.assert_allclose(mine, ref, rtol=RTOL, atol=1e-12)
+
+
 def test_linear_gradients_match_numeric_gradients(rng):
     inputs = {
         "x": rng.standard_normal((3, 2, 2, 2)),
@@ -66,7 +77,7 @@ def test_linear_computes_the_hand_worked_affine_map():
     np.testing.assert_array_equal(out, [[5.5, 1.0, 0.0]])
 
 
-def test_linear_keeps_float32(rng):
+def test_linear_keeps_float32(rng, device):
     x = rng.standard_normal((4, 3, 2)).astype(np.float32)
     w = rng.standard_normal((6, 5)).astype(np.float32)
     b = rng.standard_normal(5).astype(np.float32)
@@ -74,7 +85,7 @@ def test_linear_keeps_float32(rng):
     grads = linear_backward(np.ones((4, 5), dtype=np.float32), cache)
     assert out.dtype == np.float32
     assert all(g.dtype == np.float32 for g in grads)
-    ref_out = _torch_linear(x, w, b, np.ones((4, 5)))[0]
+    ref_out = _torch_linear(x, w, b, np.ones((4, 5)), device)[0]
     np.testing.assert_allclose(out, ref_out, rtol=1e-5, atol=1e-5)
 
 

@@ -23,13 +23,13 @@ batch_shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)
 
 
 def torch_loss_and_grad(
-    fn: Callable[[torch.Tensor], torch.Tensor], prediction: np.ndarray
+    fn: Callable[[torch.Tensor], torch.Tensor], prediction: np.ndarray, device: str = "cpu"
 ) -> tuple[float, np.ndarray]:
-    """Evaluate a torch loss of one float64 tensor; return it and its gradient."""
-    t = torch.tensor(prediction, dtype=torch.float64, requires_grad=True)
+    """Evaluate a torch loss of one float64 tensor on ``device``; return it and its gradient."""
+    t = torch.tensor(prediction, dtype=torch.float64, device=device, requires_grad=True)
     loss = fn(t)
     loss.backward()
-    return loss.item(), t.grad.numpy()
+    return loss.item(), t.grad.cpu().numpy()
 
 
 def assert_matches(loss, grad, expected_loss, expected_grad):
@@ -105,6 +105,103 @@ def test_softmax_cross_entropy_gradient_matches_numeric_gradient(rng):
 def test_softmax_cross_entropy_of_uniform_scores_is_log_of_class_count():
     loss, _ = losses.softmax_cross_entropy_loss(np.zeros((3, 10)), np.array([0, 4, 9]))
     np.testing.assert_allclose(loss, np.log(10), rtol=1e-14)
+
+
+# ------------------------------------------------------- cross-entropy on soft labels
+
+
+def soft_problem(n: int, c: int, seed: int):
+    """Logits (N, C) and soft targets (N, C): random distributions, rows summing to 1."""
+    rng = np.random.default_rng(seed)
+    targets = rng.dirichlet(np.ones(c), size=n)
+    return 3.0 * rng.standard_normal((n, c)), targets
+
+
+@given(n=st.integers(1, 6), c=st.integers(1, 6), seed=seeds)
+def test_soft_cross_entropy_matches_torch_cross_entropy_with_probability_targets(n, c, seed):
+    scores, targets = soft_problem(n, c, seed)
+    loss, dscores = losses.soft_cross_entropy_loss(scores, targets)
+    expected = torch_loss_and_grad(
+        lambda t: F.cross_entropy(t, torch.tensor(targets, dtype=torch.float64)), scores
+    )
+    assert_matches(loss, dscores, *expected)
+
+
+def test_soft_cross_entropy_gradient_matches_numeric_gradient():
+    scores, targets = soft_problem(4, 5, seed=2)
+    _, dscores = losses.soft_cross_entropy_loss(scores, targets)
+    numeric = numeric_gradient(
+        lambda s: float(losses.soft_cross_entropy_loss(s, targets)[0]), scores
+    )
+    assert rel_error(numeric, dscores) < 1e-7
+
+
+def test_soft_cross_entropy_of_one_hot_targets_is_the_hard_label_loss():
+    scores, y = class_problem(5, 4, seed=3)
+    soft = losses.soft_cross_entropy_loss(scores, np.eye(4)[y])
+    hard = losses.softmax_cross_entropy_loss(scores, y)
+    np.testing.assert_allclose(soft[0], hard[0], rtol=1e-14)
+    np.testing.assert_allclose(soft[1], hard[1], rtol=1e-14, atol=1e-16)
+
+
+def test_soft_cross_entropy_trains_on_mixup_targets_in_float32():
+    from dlcourse.data.augment import mixup
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 1, 2, 2)).astype(np.float32)
+    mixed = mixup(x, np.arange(6) % 3, np.random.default_rng(0), num_classes=3, lam=0.7)
+    scores = rng.standard_normal((6, 3)).astype(np.float32)
+    loss, dscores = losses.soft_cross_entropy_loss(scores, mixed.targets)
+    expected = F.cross_entropy(torch.tensor(scores), torch.tensor(mixed.targets))
+    assert loss.dtype == dscores.dtype == np.float32
+    np.testing.assert_allclose(loss, expected.item(), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (np.full((2, 3), 0.5), "row 0 summing to 1.5"),
+        (np.array([[1.5, -0.5, 0.0], [0.0, 0.0, 1.0]]), r"targets must lie in \[0, 1\]"),
+        (np.full((3, 3), 1 / 3), r"scores and targets must have the same shape"),
+    ],
+)
+def test_soft_cross_entropy_refuses_targets_that_are_not_distributions(targets, message):
+    with pytest.raises(ValueError, match=message):
+        losses.soft_cross_entropy_loss(np.zeros((2, 3)), targets)
+
+
+# ------------------------------------------------------------------- on the device
+
+
+def _device_cases(rng: np.random.Generator):
+    """(our loss, its prediction and target, torch's loss of (prediction, target tensor))."""
+    scores, y = 3.0 * rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    soft = rng.dirichlet(np.ones(4), size=5)
+    probs, binary = rng.uniform(0.05, 0.95, (5, 3)), rng.uniform(0, 1, (5, 3))
+    return {
+        "softmax_cross_entropy": (
+            losses.softmax_cross_entropy_loss, scores, y, F.cross_entropy
+        ),
+        "soft_cross_entropy": (losses.soft_cross_entropy_loss, scores, soft, F.cross_entropy),
+        "multiclass_svm": (
+            losses.multiclass_svm_loss, scores, y, lambda t, u: 4 * F.multi_margin_loss(t, u)
+        ),
+        "mse": (losses.mse_loss, probs, binary, F.mse_loss),
+        "bce": (losses.bce_loss, probs, binary, F.binary_cross_entropy),
+        "bce_with_logits": (
+            losses.bce_with_logits_loss, scores, rng.uniform(0, 1, (5, 4)),
+            F.binary_cross_entropy_with_logits,
+        ),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_device_cases(np.random.default_rng(0))))
+def test_every_loss_matches_torch_on_the_device(name, device):
+    loss_fn, prediction, target, torch_fn = _device_cases(np.random.default_rng(7))[name]
+    loss, grad = loss_fn(prediction, target)
+    t_target = torch.tensor(target, device=device)
+    expected = torch_loss_and_grad(lambda t: torch_fn(t, t_target), prediction, device)
+    assert_matches(loss, grad, *expected)
 
 
 # ------------------------------------------------------------------ multiclass SVM

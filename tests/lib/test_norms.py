@@ -22,16 +22,17 @@ from dlcourse.gradcheck import check_layer
 RTOL, ATOL = 1e-10, 1e-12
 
 
-def _tensor(a: np.ndarray, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
+def _tensor(a: np.ndarray, grad: bool = False, device: str = "cpu") -> torch.Tensor:
+    return torch.tensor(a, dtype=torch.float64, device=device, requires_grad=grad)
 
 
-def _torch_reference(fn, x, gamma, beta, dout):
-    """``fn(x, gamma, beta)`` in torch; returns the output and (dx, dgamma, dbeta)."""
-    tx, tg, tb = _tensor(x, True), _tensor(gamma, True), _tensor(beta, True)
+def _torch_reference(fn, x, gamma, beta, dout, device="cpu"):
+    """``fn(x, gamma, beta)`` in torch on ``device``; the output and (dx, dgamma, dbeta)."""
+    tx, tg, tb = (_tensor(a, True, device) for a in (x, gamma, beta))
     out = fn(tx, tg, tb)
-    (out * _tensor(dout)).sum().backward()
-    return out.detach().numpy(), (tx.grad.numpy(), tg.grad.numpy(), tb.grad.numpy())
+    (out * _tensor(dout, device=device)).sum().backward()
+    grads = tuple(t.grad.cpu().numpy() for t in (tx, tg, tb))
+    return out.detach().cpu().numpy(), grads
 
 
 def _assert_matches(out, grads, ref_out, ref_grads):
@@ -52,12 +53,14 @@ def test_layernorm_on_features_matches_torch(n, d, seed):
     _assert_matches(out, layernorm_backward(dout, cache), *ref)
 
 
-def test_layernorm_on_images_normalizes_each_image_over_c_h_w_like_torch(rng):
+def test_layernorm_on_images_normalizes_each_image_over_c_h_w_like_torch(rng, device):
     x = rng.normal(-1.0, 3.0, (3, 2, 4, 5))
     gamma, beta = rng.standard_normal((2, 4, 5)), rng.standard_normal((2, 4, 5))
     dout = rng.standard_normal(x.shape)
     out, cache = layernorm_forward(x, gamma, beta)
-    ref = _torch_reference(lambda a, g, b: F.layer_norm(a, (2, 4, 5), g, b), x, gamma, beta, dout)
+    ref = _torch_reference(
+        lambda a, g, b: F.layer_norm(a, (2, 4, 5), g, b), x, gamma, beta, dout, device
+    )
     _assert_matches(out, layernorm_backward(dout, cache), *ref)
 
 
@@ -82,7 +85,17 @@ def test_groupnorm_matches_torch(n, groups, per_group, hw, seed):
     _assert_matches(out, groupnorm_backward(dout, cache), *ref)
 
 
-def test_instancenorm_matches_torch(rng):
+def test_groupnorm_matches_torch_on_the_device(rng, device):
+    x = rng.normal(2.0, 3.0, (2, 6, 3, 4))
+    gamma, beta, dout = rng.standard_normal(6), rng.standard_normal(6), rng.standard_normal(x.shape)
+    out, cache = groupnorm_forward(x, gamma, beta, num_groups=3)
+    ref = _torch_reference(
+        lambda a, g, b: F.group_norm(a, 3, g, b, eps=1e-5), x, gamma, beta, dout, device
+    )
+    _assert_matches(out, groupnorm_backward(dout, cache), *ref)
+
+
+def test_instancenorm_matches_torch(rng, device):
     x = rng.normal(1.0, 2.0, (2, 3, 4, 4))
     gamma, beta, dout = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(x.shape)
     out, cache = instancenorm_forward(x, gamma, beta)
@@ -92,6 +105,7 @@ def test_instancenorm_matches_torch(rng):
         gamma,
         beta,
         dout,
+        device,
     )
     _assert_matches(out, instancenorm_backward(dout, cache), *ref)
 

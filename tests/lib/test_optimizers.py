@@ -60,16 +60,21 @@ def run_ours(make: Callable[[list[Parameter]], object], quad: Quadratic) -> list
     return path
 
 
-def run_torch(make: Callable[[list], torch.optim.Optimizer], quad: Quadratic) -> list[list]:
-    tensors = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in quad.starts]
+def run_torch(
+    make: Callable[[list], torch.optim.Optimizer], quad: Quadratic, device: str = "cpu"
+) -> list[list]:
+    """The path of torch's optimizer over the quadratic, its parameters on ``device``."""
+    tensors = [
+        torch.tensor(w, dtype=torch.float64, device=device, requires_grad=True) for w in quad.starts
+    ]
     opt = make(tensors)
     path = []
     for _ in range(NUM_STEPS):
-        grads = quad.grads([t.detach().numpy() for t in tensors])
+        grads = quad.grads([t.detach().cpu().numpy() for t in tensors])
         for t, g in zip(tensors, grads, strict=True):
-            t.grad = torch.from_numpy(g)
+            t.grad = torch.from_numpy(g).to(device)
         opt.step()
-        path.append([t.detach().numpy().copy() for t in tensors])
+        path.append([t.detach().cpu().numpy().copy() for t in tensors])
     return path
 
 
@@ -122,11 +127,11 @@ TORCH_CASES = {
 
 
 @pytest.mark.parametrize("case", list(TORCH_CASES))
-def test_optimizer_follows_torch_optim_step_by_step(case: str) -> None:
+def test_optimizer_follows_torch_optim_step_by_step(case: str, device: str) -> None:
     ours, theirs = TORCH_CASES[case]
     quad = Quadratic(seed=1)
     for step, (mine, ref) in enumerate(
-        zip(run_ours(ours, quad), run_torch(theirs, quad), strict=True)
+        zip(run_ours(ours, quad), run_torch(theirs, quad, device), strict=True)
     ):
         for a, b in zip(mine, ref, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"step {step}")

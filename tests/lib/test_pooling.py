@@ -23,16 +23,17 @@ POOLS = {
 }
 
 
-def _assert_matches_torch(kind, x, pool, stride, pad, rng, exact=True):
+def _assert_matches_torch(kind, x, pool, stride, pad, rng, exact=False, device="cpu"):
+    """Forward and backward against torch's pooling, computed in float64 on ``device``."""
     forward, backward, torch_pool = POOLS[kind]
     out, cache = forward(x, *pool, stride=stride, pad=pad, exact=exact)
     dout = rng.standard_normal(out.shape)
     dx = backward(dout, cache)
-    tx = torch.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, device=device, requires_grad=True)
     tout = torch_pool(tx, pool, stride, pad)
-    tout.backward(torch.tensor(dout))
-    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=RTOL, atol=ATOL)
+    tout.backward(torch.tensor(dout, device=device))
+    np.testing.assert_allclose(out, tout.detach().cpu().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(dx, tx.grad.cpu().numpy(), rtol=RTOL, atol=ATOL)
 
 
 CASES = {
@@ -47,16 +48,28 @@ CASES = {
 
 @pytest.mark.parametrize("kind", POOLS)
 @pytest.mark.parametrize("case", CASES)
-def test_pooling_forward_and_backward_match_torch(kind, case, rng):
+def test_pooling_forward_and_backward_match_torch(kind, case, rng, device):
     x_shape, pool, stride, pad = CASES[case]
     # Continuous random values: ties have probability zero, so the argmax is unambiguous.
-    _assert_matches_torch(kind, rng.standard_normal(x_shape), pool, stride, pad, rng)
+    x = rng.standard_normal(x_shape)
+    _assert_matches_torch(kind, x, pool, stride, pad, rng, device=device)
 
 
 @pytest.mark.parametrize("kind", POOLS)
-def test_pooling_rounds_down_like_torch_when_not_exact(kind, rng):
+def test_pooling_rounds_down_like_torch_by_default(kind, rng, device):
     # 2x2 pooling of a 7x7 map: the last row and column are ignored.
-    _assert_matches_torch(kind, rng.standard_normal((2, 2, 7, 7)), (2, 2), 2, 0, rng, exact=False)
+    x = rng.standard_normal((2, 2, 7, 7))
+    _assert_matches_torch(kind, x, (2, 2), 2, 0, rng, device=device)
+
+
+@pytest.mark.parametrize("kind", POOLS)
+def test_resnet_stem_pool_3x3_stride_2_pad_1_halves_an_even_map_like_torch(kind, rng, device):
+    # He et al. (2016), ResNet's stem: 3x3 max pool, stride 2, pad 1 takes 112 to 56;
+    # (112 + 2 - 3) / 2 + 1 = 56.5 rounds down. An 8x8 map shows the same arithmetic.
+    x = rng.standard_normal((2, 3, 8, 8))
+    out, _ = POOLS[kind][0](x, 3, 3, stride=2, pad=1)
+    assert out.shape == (2, 3, 4, 4)
+    _assert_matches_torch(kind, x, (3, 3), 2, 1, rng, device=device)
 
 
 @st.composite
@@ -139,9 +152,10 @@ def test_max_pool_sums_gradients_of_overlapping_windows_won_by_one_input():
     np.testing.assert_array_equal(dx[0, 0], expected)
 
 
-def test_max_pool_matches_torch_when_window_offsets_exceed_int16(rng):
+def test_max_pool_matches_torch_when_window_offsets_exceed_int16(rng, device):
     # Offsets inside a window are u*Wp + v; with Wp = 40000 they need 32-bit integers.
-    _assert_matches_torch("max", rng.standard_normal((1, 1, 2, 40_000)), (2, 2), 2, 0, rng)
+    x = rng.standard_normal((1, 1, 2, 40_000))
+    _assert_matches_torch("max", x, (2, 2), 2, 0, rng, device=device)
 
 
 def test_max_pool_padding_never_wins_even_for_negative_inputs():
@@ -170,14 +184,15 @@ def test_pooling_gradients_match_numeric_gradients(kind, x_shape, pool, stride, 
 
 @pytest.mark.parametrize("kind", POOLS)
 @pytest.mark.parametrize("case", ["2x2_stride_2", "3x3_stride_1_pad_1"])
-def test_pooling_keeps_float32(kind, case, rng):
+def test_pooling_keeps_float32(kind, case, rng, device):
     x_shape, pool, stride, pad = CASES[case]
     forward, backward, torch_pool = POOLS[kind]
     x = rng.standard_normal(x_shape).astype(np.float32)
     out, cache = forward(x, *pool, stride=stride, pad=pad)
     dx = backward(np.ones(out.shape, dtype=np.float32), cache)
     assert (out.dtype, dx.dtype) == (np.float32, np.float32)
-    expected = torch_pool(torch.tensor(x, dtype=torch.float64), pool, stride, pad).numpy()
+    tx = torch.tensor(x, dtype=torch.float64, device=device)
+    expected = torch_pool(tx, pool, stride, pad).cpu().numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
 
 
@@ -186,7 +201,11 @@ def test_pooling_keeps_float32(kind, case, rng):
     ("x_shape", "kwargs", "pattern"),
     [
         ((1, 1, 4, 4), {"pad": 2}, r"pad=\(2, 2\) must be at most half the pool size \(2, 2\)"),
-        ((1, 1, 7, 7), {}, r"height: \(7 \+ 2\*0 - 2\) / 2 \+ 1 = 3\.5 is not an integer"),
+        (
+            (1, 1, 7, 7),
+            {"exact": True},
+            r"height: \(7 \+ 2\*0 - 2\) / 2 \+ 1 = 3\.5 is not an integer.*exact=True",
+        ),
         ((1, 4, 4), {}, r"x must have shape \(N, C, H, W\)"),
         ((1, 1, 4, 4), {"stride": 0}, r"stride must be an integer >= 1, got 0"),
     ],

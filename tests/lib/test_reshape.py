@@ -17,11 +17,12 @@ RTOL = 1e-10
 seeds = st.integers(0, 2**32 - 1)
 
 
-def torch_reference(fn, x: np.ndarray, dout: np.ndarray):
-    t = torch.tensor(x, requires_grad=True)
+def torch_reference(fn, x: np.ndarray, dout: np.ndarray, device: str = "cpu"):
+    """``fn(x)`` by torch autograd on ``device``: the output and dx."""
+    t = torch.tensor(x, device=device, requires_grad=True)
     out = fn(t)
-    out.backward(torch.tensor(dout))
-    return out.detach().numpy(), t.grad.numpy()
+    out.backward(torch.tensor(dout, device=device))
+    return out.detach().cpu().numpy(), t.grad.cpu().numpy()
 
 
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=5, min_side=1, max_side=4), seed=seeds)
@@ -80,6 +81,24 @@ def test_reshape_float32_keeps_dtype_and_is_close_to_float64(forward, backward, 
     assert out32.dtype == np.float32 and dx32.dtype == np.float32
     np.testing.assert_allclose(out32, out64, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(dx32, backward(dout, cache64), rtol=1e-5, atol=1e-7)
+
+
+def test_flatten_and_global_avg_pool_match_torch_on_the_device(rng, device):
+    x = rng.standard_normal((2, 3, 4, 5))
+    out, cache = reshape.flatten_forward(x)
+    dout = rng.standard_normal(out.shape)
+    expected_out, expected_dx = torch_reference(lambda t: torch.flatten(t, 1), x, dout, device)
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(reshape.flatten_backward(dout, cache), expected_dx)
+    out, cache = reshape.global_avg_pool_forward(x)
+    dout = rng.standard_normal(out.shape)
+    expected_out, expected_dx = torch_reference(
+        lambda t: F.adaptive_avg_pool2d(t, 1).flatten(1), x, dout, device
+    )
+    np.testing.assert_allclose(out, expected_out, rtol=RTOL, atol=1e-14)
+    np.testing.assert_allclose(
+        reshape.global_avg_pool_backward(dout, cache), expected_dx, rtol=RTOL, atol=1e-14
+    )
 
 
 def test_flatten_handles_an_empty_batch():

@@ -65,6 +65,13 @@ class _FittedTransform:
             )
         return arr
 
+    @staticmethod
+    def _learned(value: np.ndarray | None) -> np.ndarray:
+        """A statistic that ``fit`` set; callers have passed ``_transform_input`` first,
+        which refuses an unfitted object with the explanation."""
+        assert value is not None
+        return value
+
     def _transform_input(self, X: object) -> np.ndarray:
         if self.fitted_shape is None:
             raise NotFittedError(
@@ -127,7 +134,9 @@ class Standardizer(_FittedTransform):
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``(X - mean_) / std_`` with ``X``'s shape and dtype."""
         arr = self._transform_input(X)
-        return (arr - self.mean_.astype(arr.dtype)) / self.std_.astype(arr.dtype)
+        return (arr - self._learned(self.mean_).astype(arr.dtype)) / self._learned(
+            self.std_
+        ).astype(arr.dtype)
 
 
 class MeanImage(Standardizer):
@@ -196,7 +205,8 @@ class PCA(_FittedTransform):
         """Coordinates along the components: ``X`` of shape ``(M, *F)`` -> ``(M, K)``."""
         arr = self._transform_input(X)
         flat = arr.reshape(arr.shape[0], -1)
-        return (flat - self.mean_.astype(arr.dtype)) @ self.components_.T.astype(arr.dtype)
+        mean, components = self._learned(self.mean_), self._learned(self.components_)
+        return (flat - mean.astype(arr.dtype)) @ components.T.astype(arr.dtype)
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Map coordinates ``(M, K)`` back to data space ``(M, *F)``.
@@ -211,8 +221,8 @@ class PCA(_FittedTransform):
             raise ValueError(
                 f"Z must have shape (M, {k}) (one column per component), got {z.shape}"
             )
-        flat = z @ self.components_.astype(z.dtype) + self.mean_.astype(z.dtype)
-        return flat.reshape((z.shape[0], *self.fitted_shape))
+        flat = z @ self.components_.astype(z.dtype) + self._learned(self.mean_).astype(z.dtype)
+        return flat.reshape((z.shape[0], *(self.fitted_shape or ())))
 
 
 class Whitening(_FittedTransform):
@@ -271,5 +281,6 @@ class Whitening(_FittedTransform):
         """Whiten ``X`` of shape ``(M, *F)``: ``(M, D)`` for PCA, ``(M, *F)`` for ZCA."""
         arr = self._transform_input(X)
         flat = arr.reshape(arr.shape[0], -1)
-        out = (flat - self.mean_.astype(arr.dtype)) @ self.matrix_.astype(arr.dtype)
+        mean, matrix = self._learned(self.mean_), self._learned(self.matrix_)
+        out = (flat - mean.astype(arr.dtype)) @ matrix.astype(arr.dtype)
         return out.reshape(arr.shape) if self.kind == "zca" else out

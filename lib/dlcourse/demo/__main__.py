@@ -13,7 +13,7 @@ def main() -> int:
     hist = result.history
     print(
         f"     trained {hist.num_epochs} epochs on {result.num_train} images; "
-        f"best validation accuracy {hist.best_val_acc:.3f} (epoch {hist.best_epoch + 1})"
+        f"best validation accuracy {hist.best_val_acc:.3f} (epoch {(hist.best_epoch or 0) + 1})"
     )
     print(f"     test accuracy: {result.test_accuracy:.3f} on {result.num_test} held-out images")
 

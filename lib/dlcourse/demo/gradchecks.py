@@ -74,7 +74,7 @@ def _layer_cases(rng: np.random.Generator) -> list[tuple[str, Callable, Callable
     # Distinct values so max pooling has no ties (its gradient is undefined at a tie).
     pool_x = rng.permutation(2 * 3 * 8 * 6).reshape(2, 3, 8, 6) / 10.0
     bn = {"mode": "train", "eps": 1e-5, "momentum": 0.1}
-    cases = [
+    cases: list[tuple[str, Callable, Callable, dict, dict]] = [
         (
             "linear",
             linear_forward,
@@ -191,6 +191,9 @@ def run_all(seed: int = 0) -> list[LayerCheck]:
         _loss_check("mse", losses.mse_loss, scores, rng.standard_normal((6, 4))),
         _loss_check(
             "bce with logits", losses.bce_with_logits_loss, scores, rng.uniform(0, 1, (6, 4))
+        ),
+        _loss_check(
+            "soft cross-entropy", losses.soft_cross_entropy_loss, scores, rng.dirichlet([1] * 4, 6)
         ),
     ]
     return results

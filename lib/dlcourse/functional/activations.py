@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import erfc
@@ -354,8 +354,9 @@ def maxout_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndar
 
 # ------------------------------------------------------------------------ registry
 
-Forward = Callable[[np.ndarray], tuple[np.ndarray, object]]
-Backward = Callable[[np.ndarray, object], np.ndarray]
+# The cache is Any: each backward takes its own forward's cache type.
+Forward = Callable[[np.ndarray], tuple[np.ndarray, Any]]
+Backward = Callable[[np.ndarray, Any], np.ndarray]
 
 ACTIVATIONS: dict[str, tuple[Forward, Backward]] = {
     "sigmoid": (sigmoid_forward, sigmoid_backward),

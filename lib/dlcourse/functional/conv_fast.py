@@ -162,7 +162,7 @@ def conv_forward_fast(
     dilation: IntPair = 1,
     groups: int = 1,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[np.ndarray, ConvCache]:
     """Vectorised convolution forward pass (im2col + matrix product).
 
@@ -173,8 +173,8 @@ def conv_forward_fast(
     b : (F,) biases
     stride, pad, dilation : int or (height, width) pair
     groups : number of channel groups; ``groups == C`` (depthwise) has its own code path
-    exact : False accepts windows that do not tile the padded input (PyTorch's rounding
-        down), see :func:`dlcourse.functional.conv_naive.conv_forward_naive`
+    exact : True refuses windows that do not tile the padded input; by default they are
+        rounded down as in PyTorch, see :func:`dlcourse.functional.conv_naive.conv_forward_naive`
 
     Returns
     -------
@@ -216,7 +216,9 @@ def conv_backward_fast(
         _, dw = _im2col_backward(dout, x, w, geo, need_dx=False)
         dx = _dx_as_convolution(dout, w, geo)
     else:
-        dx, dw = _im2col_backward(dout, x, w, geo)
+        full_dx, dw = _im2col_backward(dout, x, w, geo)
+        assert full_dx is not None  # need_dx=True always computes it
+        dx = full_dx
     return dx, dw, db
 
 
@@ -254,7 +256,9 @@ def _dx_as_convolution(dout: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np
         .reshape(g * c_per_group, f // g, kh, kw)
     )
     zeros = np.zeros(g * c_per_group, dtype=dout.dtype)
-    back_geo = check_conv_inputs(dout, w_back, zeros, 1, _full_conv_pad(geo), geo.dilation, g)[3]
+    full_pad = _full_conv_pad(geo)
+    assert full_pad is not None  # callers take this route only where the pad exists
+    back_geo = check_conv_inputs(dout, w_back, zeros, 1, full_pad, geo.dilation, g)[3]
     return _im2col_forward(dout, np.ascontiguousarray(w_back), zeros, back_geo)
 
 
@@ -338,7 +342,7 @@ def _im2col_backward(
         dres3 = dres.reshape(g, f // g, columns)
 
         dw3 += np.matmul(dres3, cols3.transpose(0, 2, 1))
-        if not need_dx:
+        if dx is None:  # need_dx=False
             continue
         dcols = layout.cols(dcols_buffer, m)
         np.matmul(w3_t, dres3, out=dcols.reshape(g, -1, columns))

@@ -73,15 +73,16 @@ def check_conv_inputs(
     dilation: IntPair = 1,
     groups: int = 1,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, ConvGeometry]:
     """Validate a convolution's arguments; return ``x, w, b`` in one dtype and the geometry.
 
     The common dtype is float32 only when all three arrays are float32. Raises
     ``ValueError`` for wrong shapes, channel counts that ``groups`` does not divide, and
-    stride/padding/dilation combinations whose windows do not tile the input (the message
-    shows the output-size arithmetic, see :func:`dlcourse.convarith.conv_output_size`);
-    ``exact=False`` accepts those and drops the leftover rows and columns, as PyTorch does.
+    stride/padding/dilation combinations without a single window. Windows that do not
+    tile the input drop the leftover rows and columns, as PyTorch does; ``exact=True``
+    refuses them instead (the message shows the output-size arithmetic, see
+    :func:`dlcourse.convarith.conv_output_size`).
     """
     x = as_float_array(x, "x")
     w = as_float_array(w, "w")
@@ -136,7 +137,7 @@ def conv_forward_naive(
     dilation: IntPair = 1,
     groups: int = 1,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[np.ndarray, ConvCache]:
     """Convolution forward pass, one output value at a time.
 
@@ -149,9 +150,9 @@ def conv_forward_naive(
         each side
     groups : input channels and filters are split into this many groups, each filter
         seeing only its group's ``C // groups`` channels (``groups == C`` is depthwise)
-    exact : refuse (default) or, with False, accept windows that do not tile the padded
-        input; the leftover bottom rows / right columns are then ignored, as in PyTorch.
-        ResNet's stride-2 layers on even-sized maps need ``exact=False``.
+    exact : False (default) accepts windows that do not tile the padded input and
+        ignores the leftover bottom rows / right columns, as PyTorch does (ResNet's
+        stride-2 layers on even-sized maps); True refuses them with the arithmetic.
 
     Returns
     -------

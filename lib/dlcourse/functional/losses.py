@@ -118,6 +118,45 @@ def softmax_cross_entropy_loss(scores: np.ndarray, y: np.ndarray) -> tuple[np.fl
     return loss, dscores / n
 
 
+def soft_cross_entropy_loss(
+    scores: np.ndarray, targets: np.ndarray
+) -> tuple[np.floating, np.ndarray]:
+    """Mean cross-entropy ``-sum_j t_ij log softmax(scores)_ij`` against soft labels.
+
+    The loss to train on mixup's targets (:func:`dlcourse.data.augment.mixup`) or on
+    label-smoothed ones; torch's ``cross_entropy`` computes the same with probability
+    targets. A one-hot ``targets`` gives :func:`softmax_cross_entropy_loss`.
+
+    scores: (N, C) logits; targets: (N, C) class probabilities, each row non-negative and
+    summing to 1. Returns the loss and dscores (N, C) = ``(softmax(scores) - targets) / N``
+    (that form needs the rows to sum to 1, which is why they are checked).
+    """
+    scores = as_float_array(scores, "scores")
+    check_ndim(scores, 2, "scores", "(N, C)")
+    if scores.shape[0] == 0 or scores.shape[1] == 0:
+        raise ValueError(
+            f"scores must have shape (N, C) with N >= 1 examples and C >= 1 classes, "
+            f"got {scores.shape}"
+        )
+    targets = as_float_array(targets, "targets")
+    check_same_shape(scores, targets, "scores", "targets")
+    targets = targets.astype(scores.dtype, copy=False)
+    _check_unit_interval(targets, "targets", " (class probabilities)")
+    row_sums = targets.sum(axis=1)
+    # float32 targets such as mixup's carry rounding of a few ulps in each row's sum.
+    tol = 1e-4 if targets.dtype == np.float32 else 1e-8
+    if not np.allclose(row_sums, 1.0, rtol=0.0, atol=tol):
+        worst = int(np.argmax(np.abs(row_sums - 1.0)))
+        raise ValueError(
+            f"targets must hold one probability distribution per row (each row summing "
+            f"to 1), got row {worst} summing to {row_sums[worst]}"
+        )
+    n = scores.shape[0]
+    log_probs = log_softmax(scores)
+    loss = -np.sum(targets * log_probs) / n
+    return loss, (np.exp(log_probs) - targets) / n
+
+
 def multiclass_svm_loss(
     scores: np.ndarray, y: np.ndarray, delta: float = 1.0
 ) -> tuple[np.floating, np.ndarray]:

@@ -3,8 +3,8 @@
 A ``pool_h x pool_w`` window slides over each map with the given ``stride``; every map
 is pooled on its own, so the channel count never changes and there are no parameters.
 The output size follows the same arithmetic as a convolution
-(:func:`dlcourse.convarith.conv_output_size`); the usual 2x2 window with stride 2 halves
-height and width.
+(:func:`dlcourse.convarith.conv_output_size`, rounded down unless ``exact=True``); the
+usual 2x2 window with stride 2 halves height and width.
 
 Max pooling passes each upstream gradient to the single input that was the maximum of
 its window (the "argmax"); the other inputs of the window get nothing. **Tie rule**: when
@@ -140,7 +140,7 @@ def max_pool_forward(
     stride: IntPair = 2,
     pad: IntPair = 0,
     *,
-    exact: bool = True,
+    exact: bool = False,
 ) -> tuple[np.ndarray, MaxPoolCache]:
     """Maximum of each window.
 
@@ -150,8 +150,9 @@ def max_pool_forward(
     pool_h, pool_w : window size
     stride, pad : int or (height, width) pair; ``pad`` (at most half the window) adds
         ``-inf`` on each side
-    exact : False accepts windows that do not tile the input and ignores the leftover
-        rows / columns (PyTorch's rounding down, e.g. 2x2 pooling of a 7x7 map gives 3x3)
+    exact : True refuses windows that do not tile the input; by default the leftover
+        rows / columns are ignored (PyTorch's rounding down, e.g. 2x2 pooling of a 7x7
+        map gives 3x3)
 
     Returns
     -------
@@ -234,8 +235,8 @@ def avg_pool_forward(
     stride: IntPair = 2,
     pad: IntPair = 0,
     *,
-    exact: bool = True,
-) -> tuple[np.ndarray, PoolGeometry]:
+    exact: bool = False,
+) -> tuple[np.ndarray, tuple[PoolGeometry, np.dtype]]:
     """Mean of each window (padded zeros included in the count).
 
     Parameters
@@ -243,7 +244,8 @@ def avg_pool_forward(
     x : (N, C, H, W)
     pool_h, pool_w : window size
     stride, pad : int or (height, width) pair; ``pad`` is at most half the window
-    exact : False accepts windows that do not tile the input (PyTorch's rounding down)
+    exact : True refuses windows that do not tile the input (default: round down, as
+        PyTorch does)
 
     Returns
     -------

@@ -63,8 +63,9 @@ class FunctionalLayer(Module):
     signature's order) and, through :meth:`hyperparams`, the keyword arguments.
     """
 
-    forward_fn: ClassVar[Callable[..., tuple[np.ndarray, Any]]]
-    backward_fn: ClassVar[Callable[[np.ndarray, Any], Any]]
+    # Loosely typed on purpose: each subclass pairs a forward with its own cache type.
+    forward_fn: ClassVar[Callable[..., Any]]
+    backward_fn: ClassVar[Callable[..., Any]]
     param_names: ClassVar[tuple[str, ...]] = ()
 
     _cache: Any = None
@@ -117,7 +118,8 @@ class Conv2d(FunctionalLayer):
 
     ``naive=True`` runs the loop version that the course derives first; the default is
     the vectorized one. Both compute the same function. Output sizes round down like
-    torch's (the functional references insist on exact division unless told otherwise).
+    torch's: a stride-2 layer on an even-sized map (ResNet's downsampling) leaves the last
+    row unused.
     """
 
     param_names = ("w", "b")
@@ -153,9 +155,6 @@ class Conv2d(FunctionalLayer):
             "pad": self.pad,
             "dilation": self.dilation,
             "groups": self.groups,
-            # Round the output size down, as torch does: a stride-2 layer on an even-sized
-            # map (ResNet's downsampling) leaves the last row unused rather than failing.
-            "exact": False,
         }
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -178,21 +177,33 @@ class Conv2d(FunctionalLayer):
 # ---------------------------------------------------------------------------- pooling and shape
 
 
-class MaxPool2d(FunctionalLayer):
-    """Max pooling over ``size x size`` windows: (N, C, H, W) -> (N, C, H', W')."""
+class _Pool2d(FunctionalLayer):
+    """Pooling over ``size x size`` windows moved by ``stride`` (default: ``size``) over
+    the input padded by ``pad`` on each side; output sizes round down like torch's."""
+
+    def __init__(self, size: int = 2, stride: int | None = None, pad: int = 0) -> None:
+        self.size, self.stride = size, size if stride is None else stride
+        self.pad = pad
+
+    def hyperparams(self) -> dict[str, Any]:
+        return {"pool_h": self.size, "pool_w": self.size, "stride": self.stride, "pad": self.pad}
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, stride={self.stride}, pad={self.pad}"
+
+
+class MaxPool2d(_Pool2d):
+    """Max pooling: (N, C, H, W) -> (N, C, H', W'); padding is ``-inf``, so it never wins.
+
+    ResNet's stem (He et al., 2016) is ``MaxPool2d(3, stride=2, pad=1)``: 112 -> 56.
+    """
 
     forward_fn = staticmethod(max_pool_forward)
     backward_fn = staticmethod(max_pool_backward)
 
-    def __init__(self, size: int = 2, stride: int | None = None) -> None:
-        self.size, self.stride = size, size if stride is None else stride
 
-    def hyperparams(self) -> dict[str, Any]:
-        return {"pool_h": self.size, "pool_w": self.size, "stride": self.stride, "exact": False}
-
-
-class AvgPool2d(MaxPool2d):
-    """Average pooling over ``size x size`` windows: (N, C, H, W) -> (N, C, H', W')."""
+class AvgPool2d(_Pool2d):
+    """Average pooling: (N, C, H, W) -> (N, C, H', W'); padded zeros count in the mean."""
 
     forward_fn = staticmethod(avg_pool_forward)
     backward_fn = staticmethod(avg_pool_backward)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import SupportsFloat
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class Perceptron:
     def __init__(
         self,
         num_features: int,
-        lr_fn: Callable[[int], float] = perceptron_lr,
+        lr_fn: Callable[[int], SupportsFloat] = perceptron_lr,
         shuffle: bool = False,
         seed: int = 0,
     ) -> None:

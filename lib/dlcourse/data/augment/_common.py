@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dlcourse._validate import as_float_array, check_ndim
@@ -32,7 +34,9 @@ def _pair(size: int | tuple[int, int] | None, default: tuple[int, int], name: st
     """``size`` as ``(height, width)``: an int means a square, ``None`` the default."""
     if size is None:
         return default
-    pair = (size, size) if np.isscalar(size) else tuple(size)
+    pair: tuple[Any, ...] = (
+        tuple(size) if isinstance(size, tuple | list | np.ndarray) else (size, size)
+    )
     if len(pair) != 2 or any(int(s) != s or s < 1 for s in pair):
         raise ValueError(f"{name} must be a positive int or (height, width), got {size!r}")
     return int(pair[0]), int(pair[1])

@@ -26,8 +26,8 @@ def cutout(images: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarra
         raise ValueError(f"size must be a positive integer, got {size}")
     batch, single = _as_batch(images)
     n, _, h, w = batch.shape
-    top = rng.integers(0, h, size=n) - size // 2
-    left = rng.integers(0, w, size=n) - size // 2
+    top = np.asarray(rng.integers(0, h, size=n)) - size // 2  # (N,)
+    left = np.asarray(rng.integers(0, w, size=n)) - size // 2  # (N,)
     rows = np.arange(h)
     cols = np.arange(w)
     in_rows = (rows >= top[:, None]) & (rows < top[:, None] + size)  # (N, H)
@@ -59,6 +59,8 @@ def mixup(
     rng: np.random.Generator,
     num_classes: int,
     alpha: float = 0.2,
+    *,
+    lam: float | None = None,
 ) -> Mixup:
     """Blend each image and its one-hot label with a randomly chosen partner in the batch.
 
@@ -66,12 +68,15 @@ def mixup(
     the partners are a random permutation: image ``i`` becomes
     ``lam * x[i] + (1 - lam) * x[partner[i]]`` and its target
     ``lam * onehot(y[i]) + (1 - lam) * onehot(y[partner[i]])``. Train with a
-    cross-entropy against these soft targets.
+    cross-entropy against these soft targets
+    (:func:`dlcourse.functional.losses.soft_cross_entropy_loss`).
 
     Args:
         images: ``(N, C, H, W)``.
         y: ``(N,)`` integer labels in ``[0, num_classes)``.
         alpha: Beta parameter; small values keep most blends close to one image.
+        lam: a fixed mixing weight in [0, 1] instead of a draw from ``Beta(alpha,
+            alpha)``; ``lam=1`` returns the batch unchanged with one-hot targets.
 
     Returns:
         A :class:`Mixup` ``(images, targets, lam, partner)``; images and targets have the
@@ -83,7 +88,10 @@ def mixup(
     batch = as_float_array(images, "images")
     check_ndim(batch, 4, "images", "(N, C, H, W)")
     labels = check_labels(y, batch.shape[0], num_classes)
-    lam = float(rng.beta(alpha, alpha))
+    if lam is None:
+        lam = float(rng.beta(alpha, alpha))
+    elif not 0 <= lam <= 1:
+        raise ValueError(f"lam must lie in [0, 1] (the weight of the original image), got {lam}")
     partner = rng.permutation(batch.shape[0])
     weight = batch.dtype.type(lam)
     mixed = weight * batch + (1 - weight) * batch[partner]

@@ -28,6 +28,7 @@ import tempfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -189,7 +190,7 @@ def _copy_member(tar: tarfile.TarFile, name: str, dest: Path, expected: str, arc
         )
 
 
-def _unpickle(path: Path) -> object:
+def _unpickle(path: Path) -> Any:
     """Unpickle a checksum-verified batch file; any failure means the file is damaged."""
     try:
         with path.open("rb") as f:
