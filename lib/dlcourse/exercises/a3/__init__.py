@@ -1,0 +1,1 @@
+"""Assignment 3: convolutional networks (one module per notebook)."""
