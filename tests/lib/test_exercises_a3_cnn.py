@@ -125,7 +125,7 @@ def test_augmentations_match_their_definitions(device):
             cropped[i], padded[i, :, top[i] : top[i] + 5, left[i] : left[i] + 6]
         )
 
-    y, partner = np.array([0, 2, 1, 2]), np.array([1, 2, 3, 0])
+    y, partner = np.array([0, 2, 1, 2]), np.array([1, 3, 3, 0])
     mixed, targets = ex.mixup(x, y, 3, 0.3, partner)
     np.testing.assert_allclose(mixed[0], 0.3 * x[0] + 0.7 * x[1])
     np.testing.assert_allclose(targets[0], [0.3, 0.0, 0.7])  # partner 1 is class 2
