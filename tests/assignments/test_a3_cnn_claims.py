@@ -4,7 +4,7 @@ The notebook says that LeNet-5, trained with its settings on the shapes set, rea
 test accuracy above a stated figure. This test runs the notebook's own data line and its
 training cell (``LeNet5``, ``AugmentedSolver``, ``augment_batch``, ``train_lenet5`` and the
 settings), with the course's references in place of the student's functions, and reads
-the figure from the notebook's text. It also proves the section-5 sentence that a linear
+the figure from the notebook's text. It also proves the section-6 sentence that a linear
 classifier does far worse on the same images.
 """
 
