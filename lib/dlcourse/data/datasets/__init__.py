@@ -1,9 +1,10 @@
-"""Dataset loaders: CIFAR-10, MNIST, Fashion-MNIST and the embedded digits.
+"""Dataset loaders: CIFAR-10, MNIST, Fashion-MNIST, the embedded digits and shapes.
 
 Every loader returns the same :class:`Dataset` (float32 images ``(N, C, H, W)`` in
 ``[0, 1]``, int64 labels, class names) and takes the same leading arguments
 ``(data_dir=None, *, download=True, num_val=..., seed=0)``. :func:`load_dataset` picks one
-by name; the default, ``"digits"``, needs no download.
+by name; the default, ``"digits"``, needs no download, nor does ``"shapes"`` (generated
+32x32 colour images, with segmentation masks on request).
 """
 
 from __future__ import annotations
@@ -22,12 +23,20 @@ from dlcourse.data.datasets._files import (
 from dlcourse.data.datasets.cifar10 import load_cifar10
 from dlcourse.data.datasets.digits import load_digits
 from dlcourse.data.datasets.mnist import load_fashion_mnist, load_mnist
+from dlcourse.data.datasets.shapes import (
+    SEGMENTATION_CLASSES,
+    SHAPES_CLASSES,
+    ShapesDataset,
+    load_shapes,
+    make_shapes,
+)
 
 LOADERS: dict[str, Callable[..., Dataset]] = {
     "digits": load_digits,
     "mnist": load_mnist,
     "fashion-mnist": load_fashion_mnist,
     "cifar10": load_cifar10,
+    "shapes": load_shapes,
 }
 
 
@@ -38,7 +47,8 @@ def load_dataset(
     download: bool = True,
     **options: object,
 ) -> Dataset:
-    """Load a dataset by name: ``"digits"``, ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``.
+    """Load a dataset by name: ``"digits"``, ``"shapes"``, ``"mnist"``, ``"fashion-mnist"``,
+    ``"cifar10"``.
 
     Case, ``_`` and ``-`` do not matter (``"Fashion_MNIST"``, ``"cifar-10"`` work).
     ``options`` go to the loader, e.g. ``num_val=`` or ``seed=``.
@@ -53,14 +63,19 @@ def load_dataset(
 __all__ = [
     "DATA_ENV_VAR",
     "LOADERS",
+    "SEGMENTATION_CLASSES",
+    "SHAPES_CLASSES",
     "Dataset",
     "DatasetCorruptError",
     "DatasetError",
     "DatasetNotFoundError",
+    "ShapesDataset",
     "load_cifar10",
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",
     "load_mnist",
+    "load_shapes",
+    "make_shapes",
     "resolve_data_dir",
 ]

@@ -1,1 +1,1 @@
-"""Assignment 3: convolutional networks."""
+"""Assignment 3: convolutional networks (one module per notebook)."""
