@@ -36,24 +36,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from autograder.runner.results import (
+from autograder.runner.contract import (
+    INPUTS_DIRNAME,
+    NOTEBOOK_NAME,
+    OUTPUTS_DIRNAME,
     RESULTS_NAME,
+    STARTED_MARKER,
     STATUS_ERROR,
     STATUS_OK,
     STATUS_TIMEOUT,
-    CellRecord,
-    describe_exception,
-    write_results,
 )
+from autograder.runner.results import CellRecord, describe_exception, write_results
 from autograder.runner.shell import close_shell, new_shell
-
-NOTEBOOK_NAME = "notebook.ipynb"
-INPUTS_DIRNAME = "inputs"
-OUTPUTS_DIRNAME = "outputs"
-
-STARTED_MARKER = "[autograder.runner] setup done, executing cells"
-"""Printed to stdout (and flushed) before the first cell: nothing of the student's has
-run yet, so its absence means the runner itself failed."""
 
 ALARM_REPEAT_SECONDS = 1.0
 """After a cell's timeout fires, the alarm fires again this often until the cell ends,

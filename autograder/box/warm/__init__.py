@@ -49,7 +49,8 @@ from pathlib import Path
 from typing import Any
 
 from autograder.box import Box
-from autograder.box._warm_files import (
+from autograder.box.cold import check_runtime_dir
+from autograder.box.warm.files import (
     CopyBudget,
     UidReservation,
     check_uid_range,
@@ -59,16 +60,15 @@ from autograder.box._warm_files import (
     stage_in,
     untraversable,
 )
-from autograder.box._warm_link import (
+from autograder.box.warm.link import (
     Mailbox,
     ZygoteLink,
     ZygoteLost,
     ZygoteStartError,
     sweep_uids,
 )
-from autograder.box._warm_pump import Outcome, pump
-from autograder.box._warm_zygote import JOBS_MOUNT, ZygoteConfig, warm_layers
-from autograder.box.cold import check_runtime_dir
+from autograder.box.warm.pump import Outcome, pump
+from autograder.box.warm.zygote import JOBS_MOUNT, ZygoteConfig, warm_layers
 from autograder.sandbox import (
     IsolationReport,
     Limits,
@@ -81,7 +81,7 @@ DEFAULT_PRELOAD: tuple[str, ...] = ("numpy", "torch", "IPython", "matplotlib", "
 """Imported once by the zygote. ``matplotlib.pyplot`` builds the font list, which a
 job (whose uid cannot write the zygote's cache dir) would otherwise rebuild each time."""
 
-DEFAULT_ENTRY = "autograder.runner:run_workdir"
+DEFAULT_ENTRY = "autograder.runner.execute:run_workdir"
 """Called in each child as ``entry(workdir, cell_timeout=...)``; its int is the exit status."""
 
 _log = logging.getLogger(__name__)
@@ -145,7 +145,9 @@ class WarmBox(Box):
         check_uid_range(self.uids)
         self.cell_timeout = cell_timeout
         self.entry = entry
-        self.preload = tuple(dict.fromkeys([*preload, entry.partition(":")[0]]))
+        # The runner is what every job runs: always loaded, whatever the default entry.
+        modules = [*preload, DEFAULT_ENTRY.partition(":")[0], entry.partition(":")[0]]
+        self.preload = tuple(dict.fromkeys(modules))
         self.copy_back_bytes = copy_back_bytes
 
         self._closed = False
