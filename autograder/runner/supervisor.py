@@ -28,8 +28,9 @@ import resource
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
@@ -299,6 +300,45 @@ def sweep(match: Callable[[Proc], bool], rounds: int = 200) -> set[int]:
                 os.close(pidfd)
         time.sleep(0.01)
     return killed
+
+
+# --- ending a job's process ------------------------------------------------------------------
+
+
+def flush_streams() -> None:
+    """Flush Python's buffered streams: :func:`os._exit` would drop what they hold."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # a stream closed or replaced by student code
+            pass
+
+
+def exit_after(call: Callable[[], object]) -> NoReturn:
+    """Run ``call``, then end the process as the interpreter would, minus the exit hooks.
+
+    An int result or ``SystemExit`` code is the status (None: 0; a message is printed
+    and gives 1); an exception prints its traceback and gives 1. :func:`os._exit` ends
+    the process: threads or ``atexit`` hooks left by student code must not keep it
+    alive until the box's deadline, which would turn a finished job into a timeout.
+    """
+    status = 1
+    try:
+        try:
+            result = call()
+            status = result if isinstance(result, int) else 0
+        except SystemExit as stop:
+            code = stop.code
+            if code is not None and not isinstance(code, int):
+                print(code, file=sys.stderr)
+            status = code if isinstance(code, int) else (0 if code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            status = 1
+        flush_streams()
+    finally:
+        os._exit(status & 0xFF)
 
 
 # --- the cold box's launcher ----------------------------------------------------------------

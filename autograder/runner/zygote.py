@@ -48,8 +48,14 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from autograder.runner.supervisor import PR_SET_CHILD_SUBREAPER, become, kill_uid, prctl
-from autograder.runner.zygote_child import flush_streams, run_child
+from autograder.runner.supervisor import (
+    PR_SET_CHILD_SUBREAPER,
+    become,
+    flush_streams,
+    kill_uid,
+    prctl,
+)
+from autograder.runner.zygote_child import run_child
 
 PROTOCOL = 1
 """Bumped whenever a message changes; the driver refuses a zygote that speaks another."""

@@ -35,6 +35,7 @@ from autograder.runner.supervisor import (
     PR_SET_PDEATHSIG,
     apply_rlimits,
     become,
+    exit_after,
     prctl,
 )
 
@@ -135,35 +136,17 @@ def _become_job(request: dict[str, Any], fds: list[int], zygote_pid: int) -> Non
     _reseed()
 
 
-def flush_streams() -> None:
-    """Flush Python's buffered streams: :func:`os._exit` would drop what they hold."""
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        with suppress(Exception):
-            if stream is not None:
-                stream.flush()
-
-
 def run_child(request: dict[str, Any], fds: list[int], zygote_pid: int) -> NoReturn:
     """Become the job and call its entry; never returns into the zygote's loop."""
-    status = SETUP_FAILED
     try:
-        try:
-            _become_job(request, fds, zygote_pid)
-        except BaseException:
+        _become_job(request, fds, zygote_pid)
+    except BaseException:
+        with suppress(OSError):
             os.write(2, f"zygote: job setup failed:\n{traceback.format_exc()}".encode())
-            os._exit(SETUP_FAILED)
-        workdir = Path(str(request["workdir"]))
-        try:
-            result = _resolve(str(request["entry"]))(workdir, **request.get("kwargs", {}))
-            status = result if isinstance(result, int) else 0
-        except SystemExit as stop:  # as the interpreter would: an int, None, or a message
-            code = stop.code
-            if code is not None and not isinstance(code, int):
-                print(code, file=sys.stderr)
-            status = code if isinstance(code, int) else (0 if code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-            status = 1
-        flush_streams()
-    finally:
-        os._exit(status & 0xFF)
+        os._exit(SETUP_FAILED)
+
+    def call_entry() -> object:  # inside exit_after: nothing may raise into the zygote's loop
+        entry = _resolve(str(request["entry"]))
+        return entry(Path(str(request["workdir"])), **request.get("kwargs", {}))
+
+    exit_after(call_entry)

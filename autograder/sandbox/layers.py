@@ -117,6 +117,10 @@ class IsolationReport:
         }
 
 
+INTERPRETER_PATHS: tuple[str, ...] = (sys.executable, sys.prefix, sys.base_prefix)
+"""What a job's uid must reach to start this Python outside bubblewrap."""
+
+
 # --- unprivileged identity -------------------------------------------------------------
 
 
@@ -253,7 +257,7 @@ def detect_layers(
     """
     identity, why = job_identity(user)
     if identity is not None:
-        reachable = unreachable_path([sys.executable, sys.prefix, sys.base_prefix], *identity)
+        reachable = unreachable_path(INTERPRETER_PATHS, *identity)
         if reachable is not None:
             why += f"; only under bubblewrap, since {reachable}"
     return layer_report(

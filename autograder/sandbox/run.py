@@ -39,6 +39,7 @@ from autograder.sandbox.bwrap import WORKDIR_MOUNT, BwrapSpec, build_bwrap_argv
 from autograder.sandbox.capture import Capture
 from autograder.sandbox.env import scrubbed_env
 from autograder.sandbox.layers import (
+    INTERPRETER_PATHS,
     IsolationReport,
     Layer,
     LayerStatus,
@@ -361,7 +362,7 @@ def run_sandboxed(
         # Outside bwrap the job sees the host's paths, so its uid must reach them.
         path = job.environment(str(job.workdir))["PATH"]
         program = shutil.which(job.argv[0], path=path) or job.argv[0]
-        needed = [program, sys.executable, sys.prefix, sys.base_prefix, job.workdir]
+        needed: list[Path | str] = [program, *INTERPRETER_PATHS, job.workdir]
         blocked = unreachable_path(needed, *identity)
         if blocked is not None:
             identity, identity_why = None, f"not possible without bubblewrap: {blocked}"

@@ -38,7 +38,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sys
 import tempfile
 import threading
 import time
@@ -75,7 +74,12 @@ from autograder.sandbox import (
     SandboxResult,
     SandboxUnavailable,
 )
-from autograder.sandbox.layers import bwrap_unavailable, find_bwrap, unreachable_path
+from autograder.sandbox.layers import (
+    INTERPRETER_PATHS,
+    bwrap_unavailable,
+    find_bwrap,
+    unreachable_path,
+)
 
 DEFAULT_PRELOAD: tuple[str, ...] = ("numpy", "torch", "IPython", "matplotlib", "matplotlib.pyplot")
 """Imported once by the zygote. ``matplotlib.pyplot`` builds the font list, which a
@@ -192,9 +196,7 @@ class WarmBox(Box):
         blocked = blocked or untraversable(self.jobs_root)
         if blocked is not None:
             raise ValueError(f"without bubblewrap the job uids cannot reach: {blocked}")
-        blocked = unreachable_path(
-            [sys.executable, sys.prefix, sys.base_prefix], self.uids[0], self.uids[0]
-        )
+        blocked = unreachable_path(INTERPRETER_PATHS, self.uids[0], self.uids[0])
         if blocked is None:
             return ""
         _log.warning("warm box without bubblewrap: %s; jobs import only preloaded modules", blocked)
