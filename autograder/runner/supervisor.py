@@ -37,6 +37,14 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 IPC_RMID = 0
 
+THREAD_VARIABLES: tuple[str, ...] = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+"""Thread-pool sizes read by torch, NumPy's BLAS and numexpr: a job's thread budget."""
+
 WATCHDOG_INTERVAL = 0.05
 """How often the launcher counts a root job's processes; short, so a fork bomb gets
 little past ``max_processes`` before the watchdog notices."""

@@ -33,6 +33,7 @@ from autograder.runner.contract import TMP_DIRNAME
 from autograder.runner.supervisor import (
     PR_SET_NO_NEW_PRIVS,
     PR_SET_PDEATHSIG,
+    THREAD_VARIABLES,
     apply_rlimits,
     become,
     exit_after,
@@ -43,8 +44,6 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 SETUP_FAILED = 125
 """Exit status of a child that could not become the job (it never ran the entry)."""
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 

@@ -239,12 +239,33 @@ def bwrap_failure(bwrap: str) -> str | None:
     return None
 
 
+class SandboxUnavailable(RuntimeError):
+    """A required isolation layer cannot be provided (e.g. ``use_bwrap=True`` without bwrap)."""
+
+
+def choose_bwrap(
+    use_bwrap: bool | None, executable: str | None = None, *, probe: bool = True
+) -> tuple[str | None, str | None]:
+    """``(bwrap path, None)`` when jobs are to run under bubblewrap, else ``(None, why not)``.
+
+    ``use_bwrap``: True requires it (else :class:`SandboxUnavailable`), False disables
+    it, None uses it when it works. ``probe``: prove it works by starting a sandbox;
+    without, being installed is enough (the caller falls back if it fails to start).
+    """
+    if use_bwrap is False:
+        return None, "disabled by the caller (use_bwrap=False)"
+    bwrap = find_bwrap(executable)
+    problem = "not installed: apt-get install bubblewrap" if bwrap is None else None
+    if bwrap is not None and probe:
+        problem = bwrap_failure(bwrap)
+    if problem is not None and use_bwrap:
+        raise SandboxUnavailable(f"bubblewrap required but {problem}")
+    return (None, problem) if problem else (bwrap, None)
+
+
 def bwrap_unavailable(executable: str | None = None) -> str | None:
     """None when bubblewrap is usable, else the reason it is not."""
-    bwrap = find_bwrap(executable)
-    if bwrap is None:
-        return "not installed: apt-get install bubblewrap"
-    return bwrap_failure(bwrap)
+    return choose_bwrap(None, executable)[1]
 
 
 def detect_layers(

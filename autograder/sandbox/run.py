@@ -32,6 +32,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autograder.runner import supervisor
 from autograder.runner.contract import TMP_DIRNAME
@@ -43,7 +44,8 @@ from autograder.sandbox.layers import (
     IsolationReport,
     Layer,
     LayerStatus,
-    find_bwrap,
+    SandboxUnavailable,
+    choose_bwrap,
     job_identity,
     layer_report,
     unreachable_path,
@@ -56,10 +58,6 @@ REAPER_MOUNT = "/run/autograder/supervisor.py"
 """Where the launcher script is bound inside bubblewrap."""
 
 _STATUS_CAP = 64 * 1024  # the launcher writes two short JSON lines
-
-
-class SandboxUnavailable(RuntimeError):
-    """A required isolation layer cannot be provided (e.g. ``use_bwrap=True`` without bwrap)."""
 
 
 @dataclass
@@ -94,6 +92,19 @@ class SandboxResult:
     ``backstop``: the runner had to kill the tree itself; ``launcher_lost``: the
     launcher died early (a job running as root killed it) and the runner swept up.
     """
+
+    @classmethod
+    def ended(cls, ended_by: str, stdout: Capture, stderr: Capture, **fields: Any) -> SandboxResult:
+        """A result from how the job ended and its captured streams (either box)."""
+        return cls(
+            stdout=bytes(stdout.data),
+            stderr=bytes(stderr.data),
+            stdout_truncated=stdout.truncated,
+            stderr_truncated=stderr.truncated,
+            timed_out=ended_by in ("deadline", "backstop"),
+            ended_by=ended_by,
+            **fields,
+        )
 
 
 @dataclass
@@ -340,13 +351,7 @@ def run_sandboxed(
     (job.workdir / TMP_DIRNAME).mkdir(exist_ok=True)
     identity, identity_why = job_identity(user)
 
-    bwrap_problem: str | None = "disabled by the caller (use_bwrap=False)"
-    bwrap_path = None
-    if use_bwrap is not False:
-        bwrap_path = find_bwrap(bwrap)
-        bwrap_problem = None if bwrap_path else "not installed: apt-get install bubblewrap"
-    if use_bwrap and bwrap_problem:
-        raise SandboxUnavailable(f"bubblewrap required but {bwrap_problem}")
+    bwrap_path, bwrap_problem = choose_bwrap(use_bwrap, bwrap, probe=False)
 
     if bwrap_path is not None:
         attempt = _attempt(job, identity, bwrap_path)
@@ -427,16 +432,13 @@ def _result(attempt: _Attempt, report: IsolationReport) -> SandboxResult:
     ended_by = outcome.get("reason", "launcher_lost")
     if attempt.backstop_hit:
         ended_by = "backstop"
-    return SandboxResult(
+    return SandboxResult.ended(
+        ended_by,
+        attempt.stdout,
+        attempt.stderr,
         returncode=outcome.get("returncode"),
         signal=outcome.get("signal"),
-        stdout=bytes(attempt.stdout.data),
-        stderr=bytes(attempt.stderr.data),
-        stdout_truncated=attempt.stdout.truncated,
-        stderr_truncated=attempt.stderr.truncated,
-        timed_out=ended_by in ("deadline", "backstop"),
         wall_seconds=attempt.wall_seconds,
         leftover_processes_killed=int(outcome.get("killed", 0)) + attempt.swept,
         layers=report,
-        ended_by=ended_by,
     )

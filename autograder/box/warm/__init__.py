@@ -76,8 +76,7 @@ from autograder.sandbox import (
 )
 from autograder.sandbox.layers import (
     INTERPRETER_PATHS,
-    bwrap_unavailable,
-    find_bwrap,
+    choose_bwrap,
     unreachable_path,
 )
 
@@ -170,7 +169,7 @@ class WarmBox(Box):
             self._spawner = ThreadPoolExecutor(1, thread_name_prefix="warmbox-spawner")
             private_dir(self._state)
             self.jobs_root = private_dir(Path(jobs_root or self._state / "jobs").absolute())
-            bwrap, self._bwrap_problem = _choose_bwrap(use_bwrap)
+            bwrap, self._bwrap_problem = choose_bwrap(use_bwrap)
             self._uid_note = self._check_plain_paths() if bwrap is None else ""
             self._zygote = ZygoteConfig(
                 runtime_dir=self.runtime_dir,
@@ -357,18 +356,15 @@ class WarmBox(Box):
                 killed += sweep_uids([uid])
         else:
             ended_by, killed = "backstop", outcome.swept
-        return SandboxResult(
+        return SandboxResult.ended(
+            ended_by,
+            outcome.stdout,
+            outcome.stderr,
             returncode=returncode,
             signal=signal_number,
-            stdout=bytes(outcome.stdout.data),
-            stderr=bytes(outcome.stderr.data),
-            stdout_truncated=outcome.stdout.truncated,
-            stderr_truncated=outcome.stderr.truncated,
-            timed_out=ended_by in ("deadline", "backstop"),
             wall_seconds=wall,
             leftover_processes_killed=killed,
             layers=self._report(uid),
-            ended_by=ended_by,
         )
 
     # --- reporting and shutdown --------------------------------------------------------------
@@ -408,15 +404,3 @@ class WarmBox(Box):
             self._spawner.shutdown(wait=True)
         if hasattr(self, "_state"):
             remove_tree(self._state)
-
-
-def _choose_bwrap(use_bwrap: bool | None) -> tuple[str | None, str | None]:
-    """(bwrap path or None, why bubblewrap is not used or None)."""
-    if use_bwrap is False:
-        return None, "disabled by the caller (use_bwrap=False)"
-    problem = bwrap_unavailable()
-    if problem is not None:
-        if use_bwrap:
-            raise SandboxUnavailable(f"bubblewrap required but {problem}")
-        return None, problem
-    return find_bwrap(), None
