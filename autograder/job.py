@@ -95,13 +95,26 @@ class GradingJob:
 
 def files_digest(roots: list[Path], pattern: str = "*") -> str:
     """Hash of the files at or under ``roots`` (in directories, those matching
-    ``pattern``): their names relative to the root's parent, and their contents."""
-    h = hashlib.sha256()
+    ``pattern``): their names relative to the root's parent, and their contents.
+
+    Cached by each file's path, size and modification time: a data set or a library
+    that every job shares is read once per change, not once per job.
+    """
+    signature = []
     for root in roots:
         for path in sorted(root.rglob(pattern)) if root.is_dir() else [root]:
             if path.is_file():
-                h.update(f"{path.relative_to(root.parent)}\0".encode())
-                h.update(hashlib.sha256(path.read_bytes()).digest())
+                info = path.stat()
+                name = str(path.relative_to(root.parent))
+                signature.append((name, str(path), info.st_size, info.st_mtime_ns))
+    return _digest_of(tuple(signature))
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest_of(signature: tuple[tuple[str, str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    for name, path, _size, _mtime in signature:
+        h.update(name.encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
     return h.hexdigest()
 
 
@@ -118,17 +131,8 @@ def reference_dirs() -> list[Path]:
 
 
 def reference_digest() -> str:
-    """Hash of the reference packages' Python sources, computed again only when a file's
-    path, size or modification time changed (the driver asks once per job)."""
-    sources = sorted(path for root in reference_dirs() for path in root.rglob("*.py"))
-    return _digest_of(
-        tuple((path, path.stat().st_size, path.stat().st_mtime_ns) for path in sources)
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def _digest_of(signature: tuple[tuple[Path, int, int], ...]) -> str:
-    return files_digest([path for path, _size, _mtime in signature])
+    """Hash of the reference packages' Python sources."""
+    return files_digest(reference_dirs(), "*.py")
 
 
 @dataclass
