@@ -49,18 +49,13 @@ def parse_result(data: object) -> JobResult:
     return result
 
 
-def autograded_points(template: NotebookTemplate) -> dict[str, float]:
-    """Points of the autograded test cells, by test id (grade id)."""
-    return template.autograded_points
-
-
 def check_result(result: JobResult, template: NotebookTemplate) -> JobResult:
     """The result with its scores checked and its maxima taken from ``template``.
 
     Raises :class:`ResultRefused` for a test id the template does not grade
     automatically, a test reported twice, or points outside ``0..points``.
     """
-    allowed = autograded_points(template)
+    allowed = template.autograded_points
     seen: set[str] = set()
     verdicts = []
     for verdict in result.verdicts:

@@ -20,7 +20,6 @@ import os
 import pwd
 import shutil
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +163,13 @@ def untraversable(path: Path) -> str | None:
     return None
 
 
+UID_LOCK_DIR = Path("/tmp/autograder-warmbox-uids")
+"""Where job uids are reserved: a fixed host-wide path, deliberately not ``$TMPDIR``.
+Uids are a host-wide resource, and grading processes may each get their own TMPDIR
+(a SLURM job's, the corpus's): two boxes locking in two directories would both take a
+uid, and each job's end would kill the other box's job."""
+
+
 class UidInUse(ValueError):
     """A job uid is held by another warm box (in this process or another)."""
 
@@ -177,7 +183,7 @@ class UidReservation:
 
     def __init__(self, uids: range, lock_dir: Path | None = None) -> None:
         self.uids = uids
-        directory = lock_dir or Path(tempfile.gettempdir()) / "autograder-warmbox-uids"
+        directory = lock_dir or UID_LOCK_DIR
         directory.mkdir(mode=0o700, exist_ok=True)
         info = directory.lstat()
         # In a world-writable /tmp, refuse a directory (or link) someone else planted.
