@@ -43,7 +43,7 @@ from autograder.intake import NotebookTemplate, TemplateError, load_template
 from autograder.job import GradingJob, JobResult, JobStatus
 from autograder.journal import FINAL_STATUSES, Journal, JournalError
 from autograder.late import LateRule
-from autograder.result_check import ResultRefused, check_result, error_result, parse_result
+from autograder.result_check import ResultRefused, check_result, parse_result
 
 WORKSPACE_DIR = "autograder"
 RESULTS_DIR = "results"
@@ -247,7 +247,7 @@ def _run(
             bar.update(1)
             yield result
         for job in waiting.values():
-            yield error_result(
+            yield JobResult.failed(
                 job,
                 "the executor finished without returning a result",
                 max_score=run.templates[job.notebook].max_score,
@@ -270,7 +270,7 @@ def _accept(
             raise ResultRefused(f"result is for {'/'.join(result.key)}, not {'/'.join(job.key)}")
         result = check_result(result, template)
     except ResultRefused as error:
-        return error_result(job, f"result refused: {error}", max_score=template.max_score)
+        return JobResult.failed(job, f"result refused: {error}", max_score=template.max_score)
     if result.status in FINAL_STATUSES:
         result.fingerprint = fingerprint
     return result

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session, scoped_session
 from autograder.course_layout import DEFAULT_COURSE_ID, CourseConfigError
 from autograder.intake import CellRole, NotebookTemplate, TemplateCell
 from autograder.job import JobResult, JobStatus
-from autograder.result_check import autograded_points, check_result
+from autograder.result_check import check_result
 
 #: Statuses whose scores go into the gradebook. An ERROR or AWAITING_GPU result says
 #: nothing about the student's work, so it leaves any earlier grades as they were.
@@ -248,7 +248,7 @@ class GradebookWriter:
                 f"{result.assignment}/{result.notebook} was not prepared in the gradebook: "
                 "call ensure_assignment with its template before writing results"
             )
-        autograded = autograded_points(template)
+        autograded = template.autograded_points
         points = {verdict.test_id: verdict.points for verdict in result.verdicts}
         with self._transaction() as session:
             submission = self._submission(session, result.assignment, result.student_id)

@@ -9,13 +9,24 @@ resumable runs, and be written to the gradebook by the driver alone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
+import json
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograder.sandbox.limits import Limits
+
+if TYPE_CHECKING:
+    from autograder.intake import NotebookTemplate
+
+ERROR_TEXT_CHARS = 8_000
+"""Longest error text kept in a result: it crosses the network and lands in the journal."""
+
+AWAITING_GPU_MESSAGE = "This test needs a GPU runner; it will be graded when one is available."
 
 
 class JobStatus(str, Enum):
@@ -66,19 +77,62 @@ class GradingJob:
         return (self.assignment, self.student_id, self.notebook)
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides the result: submission, template, specs, seed.
+        """Hash of everything the verdicts depend on; equal hashes need no regrade.
 
-        A journaled result with the same fingerprint need not be graded again.
+        The job's identity and term seed; the submission, the template and the specs
+        file; every extra (data) file; the limits and the GPU need; and the reference
+        code (:func:`reference_digest`), so a fixed reference re-grades by itself.
         """
         h = hashlib.sha256()
-        for part in (self.assignment, self.notebook, self.student_id, str(self.term_seed)):
+        identity = (self.assignment, self.notebook, self.student_id, str(self.term_seed))
+        settings = json.dumps([asdict(self.limits), self.needs_gpu], sort_keys=True)
+        for part in (*identity, settings, reference_digest()):
             h.update(part.encode() + b"\0")
-        for path in (self.submission_path, self.template_path, self.specs_path):
-            if path is None or not Path(path).is_file():
-                h.update(b"<none>\0")
-            else:
-                h.update(Path(path).read_bytes() + b"\0")
+        for path in (self.submission_path, self.template_path, self.specs_path, *self.extra_files):
+            h.update(files_digest([Path(path)] if path else []).encode() + b"\0")
         return h.hexdigest()
+
+
+def files_digest(roots: list[Path], pattern: str = "*") -> str:
+    """Hash of the files at or under ``roots`` (in directories, those matching
+    ``pattern``): their names relative to the root's parent, and their contents.
+
+    Cached by each file's path, size and modification time: a data set or a library
+    that every job shares is read once per change, not once per job.
+    """
+    signature = []
+    for root in roots:
+        for path in sorted(root.rglob(pattern)) if root.is_dir() else [root]:
+            if path.is_file():
+                info = path.stat()
+                name = str(path.relative_to(root.parent))
+                signature.append((name, str(path), info.st_size, info.st_mtime_ns))
+    return _digest_of(tuple(signature))
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest_of(signature: tuple[tuple[str, str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    for name, path, _size, _mtime in signature:
+        h.update(name.encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
+    return h.hexdigest()
+
+
+REFERENCE_PACKAGES = ("dlcourse", "autograder.specs")
+"""The code verdicts are decided with: the references and the comparison."""
+
+
+def reference_dirs() -> list[Path]:
+    """Where the :data:`REFERENCE_PACKAGES` live (found without importing them)."""
+    specs = [importlib.util.find_spec(name) for name in REFERENCE_PACKAGES]
+    return [
+        Path(where) for spec in specs if spec for where in spec.submodule_search_locations or ()
+    ]
+
+
+def reference_digest() -> str:
+    """Hash of the reference packages' Python sources."""
+    return files_digest(reference_dirs(), "*.py")
 
 
 @dataclass
@@ -125,6 +179,43 @@ class JobResult:
     def key(self) -> tuple[str, str, str]:
         return (self.assignment, self.student_id, self.notebook)
 
+    @classmethod
+    def failed(
+        cls,
+        job: GradingJob,
+        error: BaseException | str,
+        details: str = "",
+        *,
+        max_score: float | None = None,
+    ) -> JobResult:
+        """An ERROR result: nothing scored, the error (capped) for the course team.
+
+        ``max_score`` defaults to the template's, or 0 when the template is what failed.
+        No fingerprint: an error never settles a job, so the next run grades it again.
+        """
+        if isinstance(error, BaseException):
+            error = f"{type(error).__name__}: {error}"
+        text = f"{error}\n{details}".strip() if details else error
+        if max_score is None:
+            max_score = template_max_score(job)
+        return cls(*_names(job), JobStatus.ERROR, 0.0, max_score, error=_cap(text))
+
+    @classmethod
+    def awaiting_gpu(cls, job: GradingJob, template: NotebookTemplate) -> JobResult:
+        """Not run for want of a GPU: not a zero, every autograded test listed unscored.
+
+        No fingerprint: not final, so a run with a GPU runner grades it.
+        """
+        verdicts = [
+            TestVerdict(
+                test_id, VerdictStatus.AWAITING_GPU, 0.0, points, message=AWAITING_GPU_MESSAGE
+            )
+            for test_id, points in template.autograded_points.items()
+        ]
+        result = cls(*_names(job), JobStatus.AWAITING_GPU, 0.0, template.max_score, verdicts)
+        result.manual_cells = template.manual_ids
+        return result
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
@@ -140,3 +231,26 @@ class JobResult:
             TestVerdict(**{**v, "status": VerdictStatus(v["status"])}) for v in data["verdicts"]
         ]
         return cls(**data)
+
+
+def _names(job: GradingJob) -> tuple[str, str, str]:
+    return job.assignment, job.notebook, job.student_id
+
+
+def template_max_score(job: GradingJob) -> float:
+    """The template's maximum score, or 0 when the template itself cannot be read."""
+    from autograder.intake import load_template  # nbformat: only when needed
+
+    try:
+        return load_template(job.template_path).max_score
+    except Exception:
+        return 0.0
+
+
+def _cap(text: str) -> str:
+    """Keep the head and the tail of a long error: the cause and the innermost frame."""
+    if len(text) <= ERROR_TEXT_CHARS:
+        return text
+    half = ERROR_TEXT_CHARS // 2
+    cut = len(text) - ERROR_TEXT_CHARS
+    return f"{text[:half]}\n... [{cut} characters cut] ...\n{text[-half:]}"

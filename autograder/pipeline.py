@@ -36,7 +36,6 @@ from typing import Any
 
 from autograder.box import Box
 from autograder.intake import (
-    CellRole,
     IntakeReport,
     NotebookTemplate,
     intake_notebook,
@@ -44,8 +43,7 @@ from autograder.intake import (
     restore_notebook,
 )
 from autograder.job import GradingJob, JobResult, JobStatus, TestVerdict, VerdictStatus
-from autograder.runner import STARTED_MARKER
-from autograder.runner.results import ERROR_CAP, STATUSES
+from autograder.runner.contract import CELL_KEYS, ERROR_CAP, STARTED_MARKER, STATUSES
 from autograder.sandbox import SandboxResult
 from autograder.specs import SpecRegistry, decide, load_specs, write_inputs
 from autograder.workdir import JobDirs, job_directory, prepare_workdir
@@ -118,22 +116,12 @@ def run_intake(job: GradingJob, template: NotebookTemplate) -> tuple[Any, dict[s
 
 def autograded_tests(template: NotebookTemplate) -> list[tuple[str, float]]:
     """``(grade_id, points)`` of every autograded test cell, in notebook order."""
-    return [
-        (cell.grade_id, cell.points)
-        for cell in template.cells
-        if cell.role is CellRole.TESTS and cell.grade_id
-    ]
-
-
-def manual_cells(template: NotebookTemplate) -> list[str]:
-    """grade_ids scored by a human: manually graded answers and tasks."""
-    roles = (CellRole.MANUAL_ANSWER, CellRole.TASK)
-    return [cell.grade_id for cell in template.cells if cell.role in roles and cell.grade_id]
+    return list(template.autograded_points.items())
 
 
 def _valid_cell(entry: object) -> bool:
     """One runner record: the shape the runner writes, nothing else."""
-    if not isinstance(entry, dict) or set(entry) != {"index", "grade_id", "status", "error"}:
+    if not isinstance(entry, dict) or set(entry) != set(CELL_KEYS):
         return False
     index, grade_id = entry["index"], entry["grade_id"]
     return (
@@ -232,26 +220,21 @@ def decide_all(
 # --- the job ----------------------------------------------------------------------------
 
 
-def _base_result(job: GradingJob, status: JobStatus, max_score: float) -> JobResult:
-    return JobResult(job.assignment, job.notebook, job.student_id, status, 0.0, max_score)
-
-
 def _grade(job: GradingJob, box: Box) -> JobResult:
     """Steps 1-7 of the module docstring; grader-side failures raise."""
     template = load_template(job.template_path)
     registry = load_specs(job.specs_path)
     notebook, intake = run_intake(job, template)
-    result = _base_result(job, JobStatus.GRADED, template.max_score)
-    result.intake = intake
-    result.manual_cells = manual_cells(template)
     if job.needs_gpu and not cuda_visible():
-        result.status = JobStatus.AWAITING_GPU
-        result.verdicts = [
-            TestVerdict(grade_id, VerdictStatus.AWAITING_GPU, 0.0, points)
-            for grade_id, points in autograded_tests(template)
-        ]
+        result = JobResult.awaiting_gpu(job, template)
+        result.intake = intake
         result.layers = box.layers().to_dict()
         return result
+    result = JobResult(
+        job.assignment, job.notebook, job.student_id, JobStatus.GRADED, 0.0, template.max_score
+    )
+    result.intake = intake
+    result.manual_cells = template.manual_ids
     tested = [
         registry[grade_id] for grade_id, _ in autograded_tests(template) if grade_id in registry
     ]
@@ -294,24 +277,15 @@ def grade_submission(job: GradingJob, box: Box) -> JobResult:
     started = time.monotonic()
     try:
         result = _grade(job, box)
-    except Exception:
+    except Exception as error:
         log.exception("grading %s failed", "/".join(job.key))
-        result = _base_result(job, JobStatus.ERROR, _max_score_or_zero(job))
-        result.error = traceback.format_exc()
+        result = JobResult.failed(job, error, traceback.format_exc())
     try:
         result.fingerprint = job.fingerprint()
     except OSError as error:  # a file vanished mid-run: still return the result
         result.error += f"\nfingerprint unavailable: {error}"
     result.seconds = time.monotonic() - started
     return result
-
-
-def _max_score_or_zero(job: GradingJob) -> float:
-    """The template's maximum score for an error result, if the template is readable."""
-    try:
-        return load_template(job.template_path).max_score
-    except Exception:
-        return 0.0
 
 
 # --- executors --------------------------------------------------------------------------
@@ -337,12 +311,13 @@ def _claim_warm_box(warm_box: Any, runtime: Path, tries: int = 256) -> Box:
     Executors run one grading process per core, each with its own box; uids are
     reserved host-wide, so each process takes the next uid nobody holds.
     """
+    from autograder.box.warm.files import UidInUse
+
     for offset in range(tries):
         try:
             return warm_box(runtime, slots=1, uid_base=61000 + offset)
-        except ValueError as error:
-            if "in use by another warm box" not in str(error):
-                raise
+        except UidInUse:
+            continue
     raise RuntimeError(f"no free job uid in 61000..{61000 + tries - 1} for a warm box")
 
 
@@ -376,9 +351,7 @@ def grade_submission_dict(job: GradingJob) -> dict[str, Any]:
     """:func:`grade_submission` in this process's box, as JSON-ready data (for executors)."""
     try:
         box = process_box()
-    except Exception:
+    except Exception as error:
         log.exception("no box for %s", "/".join(job.key))
-        result = _base_result(job, JobStatus.ERROR, _max_score_or_zero(job))
-        result.error = traceback.format_exc()
-        return result.to_dict()
+        return JobResult.failed(job, error, traceback.format_exc()).to_dict()
     return grade_submission(job, box).to_dict()

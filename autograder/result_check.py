@@ -5,7 +5,7 @@ journal file. Neither is trusted blindly: :func:`parse_result` checks its shape 
 types, and :func:`check_result` checks it against the instructor's template (known test
 ids only, each score within ``0..points`` of its cell) and takes the maximum score from
 the template, never from the result. A refused result becomes an ERROR result
-(:func:`error_result`) so the course team sees it and no score is written from it.
+(:meth:`JobResult.failed`) so the course team sees it and no score is written from it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from autograder.intake import CellRole, NotebookTemplate
-from autograder.job import GradingJob, JobResult, JobStatus, TestVerdict
+from autograder.intake import NotebookTemplate
+from autograder.job import JobResult, TestVerdict
 
 #: Rounding slack when comparing points with a cell's maximum.
 POINTS_SLACK = 1e-9
@@ -49,22 +49,13 @@ def parse_result(data: object) -> JobResult:
     return result
 
 
-def autograded_points(template: NotebookTemplate) -> dict[str, float]:
-    """Points of the autograded test cells, by test id (grade id)."""
-    return {
-        cell.grade_id: cell.points
-        for cell in template.cells
-        if cell.role is CellRole.TESTS and cell.grade_id is not None
-    }
-
-
 def check_result(result: JobResult, template: NotebookTemplate) -> JobResult:
     """The result with its scores checked and its maxima taken from ``template``.
 
     Raises :class:`ResultRefused` for a test id the template does not grade
     automatically, a test reported twice, or points outside ``0..points``.
     """
-    allowed = autograded_points(template)
+    allowed = template.autograded_points
     seen: set[str] = set()
     verdicts = []
     for verdict in result.verdicts:
@@ -89,22 +80,6 @@ def check_result(result: JobResult, template: NotebookTemplate) -> JobResult:
         verdicts=verdicts,
         score=math.fsum(verdict.points for verdict in verdicts),
         max_score=template.max_score,
-    )
-
-
-def error_result(job: GradingJob, message: str, *, max_score: float = 0.0) -> JobResult:
-    """An ERROR result for ``job``: nothing is scored, the message is for the course team.
-
-    No fingerprint: an error never settles a job, so the next run grades it again.
-    """
-    return JobResult(
-        assignment=job.assignment,
-        notebook=job.notebook,
-        student_id=job.student_id,
-        status=JobStatus.ERROR,
-        score=0.0,
-        max_score=max_score,
-        error=message,
     )
 
 

@@ -30,11 +30,13 @@ from typing import Any
 
 import nbformat
 
-from autograder.runner.execute import INPUTS_DIRNAME, NOTEBOOK_NAME, OUTPUTS_DIRNAME
-from autograder.runner.results import RESULTS_NAME
-
-RESERVED_NAMES = frozenset({NOTEBOOK_NAME, INPUTS_DIRNAME, OUTPUTS_DIRNAME, RESULTS_NAME, ".tmp"})
-"""Names in the work dir that extra files may not take."""
+from autograder.runner.contract import (
+    INPUTS_DIRNAME,
+    NOTEBOOK_NAME,
+    OUTPUTS_DIRNAME,
+    RESERVED_NAMES,
+    RESULTS_NAME,
+)
 
 InputWriter = Callable[[Any, Path], None]
 """Writes one spec's input files into a directory (``specs.write_inputs`` bound to a

@@ -23,6 +23,7 @@ from autograder.sandbox import (
 )
 from autograder.sandbox.layers import (
     BWRAP_LAYERS,
+    INTERPRETER_PATHS,
     bwrap_unavailable,
     job_identity,
     unreachable_path,
@@ -125,8 +126,7 @@ class ColdBox(Box):
         )
         if identity is None or not plain:
             return
-        interpreter = [sys.executable, sys.prefix, sys.base_prefix]
-        if unreachable_path(interpreter, *identity) is not None:
+        if unreachable_path(INTERPRETER_PATHS, *identity) is not None:
             return  # run_sandboxed keeps the driver's uid then, which can read the runtime
         # Directories only: the check wants read and search permission.
         inner = [self.runtime_dir / "dlcourse", self.runtime_dir / "autograder" / "runner"]

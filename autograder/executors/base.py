@@ -6,12 +6,12 @@ reference (``"module:attribute"``) so that it is imported inside the worker proc
 that runs it, not pickled from the driver: a worker on another machine needs only the
 same checkout, and the driver never imports the grading pipeline just to hand it over.
 
-Two results are built here rather than by the pipeline, because the pipeline never ran:
+Two results come from here rather than from the pipeline, because the pipeline never
+ran (both built by :class:`~autograder.job.JobResult`'s constructors):
 - :func:`awaiting_gpu_result`: the job needs a GPU and no runner has one;
 - :func:`crashed_result`: the job function raised or its worker process died.
-Both leave ``fingerprint`` empty on purpose: a resumed run skips jobs whose journaled
-fingerprint matches, and neither of these outcomes is final (a GPU runner may join, a
-crash may have been the machine's fault), so they must be graded again next time.
+Neither carries a fingerprint: neither outcome is final (a GPU runner may join, a
+crash may have been the machine's fault), so a resumed run grades them again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
-from autograder.job import GradingJob, JobResult, JobStatus, TestVerdict, VerdictStatus
+from autograder.job import GradingJob, JobResult
 
 JobFn = Callable[[GradingJob], dict[str, Any]]
 """Grades one job in the calling process and returns ``JobResult.to_dict()``."""
@@ -31,9 +31,6 @@ JobFnRef = str | JobFn
 """A job function, or its ``"package.module:function"`` name resolved where it runs."""
 
 DEFAULT_JOB_FN = "autograder.pipeline:grade_submission_dict"
-
-#: Longest error text kept in a result: it crosses the network and lands in the journal.
-ERROR_TEXT_CHARS = 8_000
 
 
 @runtime_checkable
@@ -133,76 +130,22 @@ def run_job(ref: JobFnRef, job: GradingJob) -> dict[str, Any]:
 
 def crashed_result(job: GradingJob, error: BaseException | str, details: str = "") -> dict:
     """An ERROR result for a job whose grading did not finish (raise, crash, lost worker)."""
-    if isinstance(error, BaseException):
-        error = f"{type(error).__name__}: {error}"
-    text = f"{error}\n{details}".strip() if details else error
-    return JobResult(
-        assignment=job.assignment,
-        notebook=job.notebook,
-        student_id=job.student_id,
-        status=JobStatus.ERROR,
-        score=0.0,
-        max_score=_max_score_or_zero(job),
-        error=_cap(text),
-    ).to_dict()
+    return JobResult.failed(job, error, details).to_dict()
 
 
 def awaiting_gpu_result(job: GradingJob) -> dict:
     """The result of a GPU job that was not run because no GPU runner is available.
 
-    Not a zero: every autograded test is listed as awaiting a GPU with no points, and the
-    maximum score comes from the template so reports can show what is outstanding. A
-    template that cannot be read is the course team's problem, so that becomes ERROR.
+    The maximum score and the tests come from the template, so reports can show what
+    is outstanding. A template that cannot be read is the course team's problem, so
+    that becomes ERROR.
     """
     # Imported here: intake pulls in nbformat (seconds), which a worker that only runs
     # jobs never needs when the job function itself does not.
-    from autograder.intake import CellRole, load_template
+    from autograder.intake import load_template
 
     try:
         template = load_template(job.template_path)
     except Exception as error:
         return crashed_result(job, error)
-    verdicts = [
-        TestVerdict(
-            test_id=cell.grade_id,
-            status=VerdictStatus.AWAITING_GPU,
-            points=0.0,
-            max_points=cell.points,
-            message="This test needs a GPU runner; it will be graded when one is available.",
-        )
-        for cell in template.cells
-        if cell.role is CellRole.TESTS and cell.grade_id
-    ]
-    manual = [
-        cell.grade_id
-        for cell in template.cells
-        if cell.role is CellRole.MANUAL_ANSWER and cell.grade_id
-    ]
-    return JobResult(
-        assignment=job.assignment,
-        notebook=job.notebook,
-        student_id=job.student_id,
-        status=JobStatus.AWAITING_GPU,
-        score=0.0,
-        max_score=template.max_score,
-        verdicts=verdicts,
-        manual_cells=manual,
-    ).to_dict()
-
-
-def _max_score_or_zero(job: GradingJob) -> float:
-    """The template's maximum score, or 0 when the template itself is what failed."""
-    from autograder.intake import load_template  # lazy: see awaiting_gpu_result
-
-    try:
-        return load_template(job.template_path).max_score
-    except Exception:
-        return 0.0
-
-
-def _cap(text: str) -> str:
-    """Keep the head and the tail of a long error: the cause and the innermost frame."""
-    if len(text) <= ERROR_TEXT_CHARS:
-        return text
-    half = ERROR_TEXT_CHARS // 2
-    return f"{text[:half]}\n... [{len(text) - ERROR_TEXT_CHARS} characters cut] ...\n{text[-half:]}"
+    return JobResult.awaiting_gpu(job, template).to_dict()

@@ -179,6 +179,21 @@ class NotebookTemplate:
         """Sum of the points of grade cells and task cells."""
         return math.fsum(self.points_by_id.values())
 
+    @property
+    def autograded_points(self) -> dict[str, float]:
+        """Points of the autograded test cells, by test id (grade id), in notebook order."""
+        return {
+            cell.grade_id: cell.points
+            for cell in self.cells
+            if cell.role is CellRole.TESTS and cell.grade_id
+        }
+
+    @property
+    def manual_ids(self) -> list[str]:
+        """Grade ids scored by a human (manually graded answers and tasks), in order."""
+        roles = (CellRole.MANUAL_ANSWER, CellRole.TASK)
+        return [cell.grade_id for cell in self.cells if cell.role in roles and cell.grade_id]
+
     def cell_for(self, grade_id: str) -> TemplateCell | None:
         """The template cell with this grade id, if any."""
         return next((cell for cell in self.cells if cell.grade_id == grade_id), None)

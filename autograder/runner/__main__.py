@@ -1,21 +1,18 @@
 """``python -m autograder.runner WORKDIR [--cell-timeout S]``: run one work dir.
 
-The process ends with :func:`os._exit` once the report is written: threads or
-``atexit`` hooks left behind by student code must not keep it alive until the box's
-deadline, which would turn a finished notebook into a timeout.
+The process ends with :func:`os._exit` once the report is written (see
+:func:`autograder.runner.supervisor.exit_after`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from autograder.runner.execute import run_workdir
+from autograder.runner.supervisor import exit_after
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,27 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_workdir(args.workdir, cell_timeout=args.cell_timeout)
 
 
-def exit_now(status: int) -> NoReturn:
-    """Flush the standard streams and end the process without running exit hooks."""
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        try:
-            if stream is not None:
-                stream.flush()
-        except Exception:  # a stream closed or replaced by student code
-            pass
-    os._exit(status)
-
-
 def cli(argv: Sequence[str] | None = None) -> NoReturn:
-    """Run :func:`main` and end the process with its status (used by the boxes too)."""
-    try:
-        status = main(argv)
-    except SystemExit as stop:  # argparse: --help or a usage error
-        status = stop.code if isinstance(stop.code, int) else 2
-    except BaseException:  # the runner itself failed: say why on stderr
-        traceback.print_exc()
-        status = 1
-    exit_now(status)
+    """Run :func:`main` and end the process with its status (the cold box's entry)."""
+    exit_after(lambda: main(argv))
 
 
 if __name__ == "__main__":

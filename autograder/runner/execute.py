@@ -36,24 +36,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from autograder.runner.results import (
+from autograder.runner.contract import (
+    INPUTS_DIRNAME,
+    NOTEBOOK_NAME,
+    OUTPUTS_DIRNAME,
     RESULTS_NAME,
+    STARTED_MARKER,
     STATUS_ERROR,
     STATUS_OK,
     STATUS_TIMEOUT,
-    CellRecord,
-    describe_exception,
-    write_results,
 )
+from autograder.runner.results import CellRecord, describe_exception, write_results
 from autograder.runner.shell import close_shell, new_shell
-
-NOTEBOOK_NAME = "notebook.ipynb"
-INPUTS_DIRNAME = "inputs"
-OUTPUTS_DIRNAME = "outputs"
-
-STARTED_MARKER = "[autograder.runner] setup done, executing cells"
-"""Printed to stdout (and flushed) before the first cell: nothing of the student's has
-run yet, so its absence means the runner itself failed."""
+from autograder.runner.supervisor import flush_streams
 
 ALARM_REPEAT_SECONDS = 1.0
 """After a cell's timeout fires, the alarm fires again this often until the cell ends,
@@ -169,15 +164,6 @@ def run_cell(shell: Any, cell: CodeCell, alarm: _CellAlarm) -> CellRecord:
     return CellRecord(cell.index, cell.grade_id, status, describe_exception(outcome))
 
 
-def _flush_streams() -> None:
-    """Push a cell's printed output out now: a later ``os._exit`` would drop it."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # a stream closed or replaced by student code
-            pass
-
-
 @contextmanager
 def _inside(workdir: Path) -> Iterator[None]:
     """Run with the work dir as cwd and on ``sys.path``, as a notebook server would.
@@ -229,7 +215,7 @@ def run_workdir(workdir: Path, cell_timeout: float = 60.0) -> int:
             for cell in cells:
                 records.append(run_cell(shell, cell, alarm))
                 write_results(results_path, records)
-                _flush_streams()
+                flush_streams()  # a later os._exit would drop a cell's output
         finally:
             alarm.disarm()
             close_shell(shell)

@@ -6,7 +6,8 @@ leaves the statuses of every cell that finished. Everything here runs inside the
 sandbox and is therefore untrusted by the grader: the pipeline re-validates the file
 and never uses it to award points.
 
-Standard library only: this module is copied into the sandbox's runtime.
+Standard library only: this module is copied into the sandbox's runtime. The file's name
+and record keys are part of the work-dir contract (:mod:`autograder.runner.contract`).
 """
 
 from __future__ import annotations
@@ -16,16 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-RESULTS_NAME = "results.json"
-"""File name of the report inside the work dir."""
-
-ERROR_CAP = 2048
-"""Longest ``error`` text kept per cell (characters); the rest is cut."""
-
-STATUS_OK = "ok"
-STATUS_ERROR = "error"
-STATUS_TIMEOUT = "timeout"
-STATUSES = (STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT)
+from autograder.runner.contract import ERROR_CAP
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Each child is a fresh copy-on-write process tree: what one job changes in memory
 (a monkeypatched numpy) is invisible to every other. What a child does before the
 job's code runs is in :mod:`autograder.runner.zygote_child`; when a job's main
 process exits, or the driver asks for a kill at the deadline, the zygote kills every
-process of the job's uid (:mod:`autograder.runner.zygote_kill`) before it reports.
+process of the job's uid (:func:`autograder.runner.supervisor.kill_uid`) before it reports.
 
 Protocol: one ``AF_UNIX``/``SOCK_SEQPACKET`` socket inherited as ``control_fd``, one
 JSON object per packet.
@@ -30,12 +30,11 @@ zygote → driver::
     {"event": "exit", "job": ID, "error": TEXT}      (the job could not be started)
 
 This module runs inside the sandbox, so it imports only the standard library, its
-two sibling modules, and (lazily) whatever it is told to preload.
+sibling modules, and (lazily) whatever it is told to preload.
 """
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import importlib
 import io
@@ -49,21 +48,19 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from autograder.runner.zygote_child import flush_streams, run_child
-from autograder.runner.zygote_kill import kill_uid
+from autograder.runner.supervisor import (
+    PR_SET_CHILD_SUBREAPER,
+    become,
+    flush_streams,
+    kill_uid,
+    prctl,
+)
+from autograder.runner.zygote_child import run_child
 
 PROTOCOL = 1
 """Bumped whenever a message changes; the driver refuses a zygote that speaks another."""
 
-PR_SET_CHILD_SUBREAPER = 36
-
 _MAX_PACKET = 1 << 20
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _prctl(option: int, value: int) -> bool:
-    """prctl(2); True on success."""
-    return _libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0) == 0
 
 
 # --- the zygote's loop ------------------------------------------------------------------------
@@ -246,10 +243,8 @@ def _can_setuid(uid: int) -> bool:
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            os._exit(0 if os.getuid() == uid else 1)
+            become(uid, uid)
+            os._exit(0)
         finally:
             os._exit(1)
     _, status = os.waitpid(pid, 0)
@@ -264,7 +259,7 @@ def main(config_json: str) -> None:
     config = json.loads(config_json)
     control = socket.socket(fileno=int(config["control_fd"]))
     os.set_inheritable(control.fileno(), False)
-    subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1)
     loaded, failed = preload(list(config.get("preload", [])))
     try:
         warm_up(loaded)

@@ -10,8 +10,8 @@ parent; fresh seeds for the global random generators. Only then is the entry
 (``"module:function"``) called as ``entry(workdir, **kwargs)``; its int is the exit
 status, and the process ends with :func:`os._exit` whatever happens.
 
-Runs inside the sandbox as part of the zygote: standard library only (plus whatever
-modules the zygote preloaded, reached through ``sys.modules``).
+Runs inside the sandbox as part of the zygote: standard library and the supervisor only
+(plus whatever modules the zygote preloaded, reached through ``sys.modules``).
 """
 
 from __future__ import annotations
@@ -29,21 +29,23 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, NoReturn
 
-PR_SET_PDEATHSIG = 1
-PR_SET_NO_NEW_PRIVS = 38
+from autograder.runner.contract import TMP_DIRNAME
+from autograder.runner.supervisor import (
+    PR_SET_NO_NEW_PRIVS,
+    PR_SET_PDEATHSIG,
+    THREAD_VARIABLES,
+    apply_rlimits,
+    become,
+    exit_after,
+    prctl,
+)
+
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 SETUP_FAILED = 125
 """Exit status of a child that could not become the job (it never ran the entry)."""
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _prctl(option: int, value: int) -> bool:
-    """prctl(2); True on success."""
-    return _libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0) == 0
 
 
 class _CapHeader(ctypes.Structure):
@@ -110,29 +112,19 @@ def _become_job(request: dict[str, Any], fds: list[int], zygote_pid: int) -> Non
     os.dup2(fds[1], 2)
     # The control socket, other jobs' pipes, the selector: none may reach the job.
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-    for name, soft, hard in request["rlimits"]:
-        limit = getattr(resource, name)
-        cur_hard = resource.getrlimit(limit)[1]
-        if cur_hard != resource.RLIM_INFINITY:
-            soft, hard = min(soft, cur_hard), min(hard, cur_hard)
-        resource.setrlimit(limit, (soft, hard))
-    _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    uid = int(request["uid"])
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)  # from uid 0 to another: permitted and effective capabilities go
-    if os.getuid() != uid or os.geteuid() != uid or os.getegid() != uid:
-        raise PermissionError(f"could not become uid {uid}")
+    apply_rlimits(request["rlimits"])
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    become(int(request["uid"]), int(request["uid"]))
     _clear_capabilities()
     # Set after setuid, which clears it; the getppid check closes the race with a
     # zygote that died before prctl.
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != zygote_pid:
         raise RuntimeError("the zygote is gone")
     workdir = str(request["workdir"])
     os.chdir(workdir)
     os.environ["HOME"] = workdir
-    os.environ["TMPDIR"] = os.path.join(workdir, ".tmp")
+    os.environ["TMPDIR"] = os.path.join(workdir, TMP_DIRNAME)
     tempfile.tempdir = None  # cached by the zygote's imports; recompute from TMPDIR
     threads = str(int(request.get("threads", 1)))
     for name in THREAD_VARIABLES:
@@ -143,35 +135,17 @@ def _become_job(request: dict[str, Any], fds: list[int], zygote_pid: int) -> Non
     _reseed()
 
 
-def flush_streams() -> None:
-    """Flush Python's buffered streams: :func:`os._exit` would drop what they hold."""
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        with suppress(Exception):
-            if stream is not None:
-                stream.flush()
-
-
 def run_child(request: dict[str, Any], fds: list[int], zygote_pid: int) -> NoReturn:
     """Become the job and call its entry; never returns into the zygote's loop."""
-    status = SETUP_FAILED
     try:
-        try:
-            _become_job(request, fds, zygote_pid)
-        except BaseException:
+        _become_job(request, fds, zygote_pid)
+    except BaseException:
+        with suppress(OSError):
             os.write(2, f"zygote: job setup failed:\n{traceback.format_exc()}".encode())
-            os._exit(SETUP_FAILED)
-        workdir = Path(str(request["workdir"]))
-        try:
-            result = _resolve(str(request["entry"]))(workdir, **request.get("kwargs", {}))
-            status = result if isinstance(result, int) else 0
-        except SystemExit as stop:  # as the interpreter would: an int, None, or a message
-            code = stop.code
-            if code is not None and not isinstance(code, int):
-                print(code, file=sys.stderr)
-            status = code if isinstance(code, int) else (0 if code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-            status = 1
-        flush_streams()
-    finally:
-        os._exit(status & 0xFF)
+        os._exit(SETUP_FAILED)
+
+    def call_entry() -> object:  # inside exit_after: nothing may raise into the zygote's loop
+        entry = _resolve(str(request["entry"]))
+        return entry(Path(str(request["workdir"])), **request.get("kwargs", {}))
+
+    exit_after(call_entry)

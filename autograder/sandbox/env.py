@@ -12,16 +12,10 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from autograder.runner.supervisor import THREAD_VARIABLES
+
 SYSTEM_BIN_DIRS: tuple[str, ...] = ("/usr/local/bin", "/usr/bin", "/bin")
 """Directories after the interpreter's own ``bin`` on the job's PATH."""
-
-THREAD_VARIABLES: tuple[str, ...] = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-"""Thread-pool sizes read by torch, NumPy's BLAS and numexpr."""
 
 
 def interpreter_bin_dir() -> str:

@@ -47,6 +47,15 @@ BWRAP_LAYERS: tuple[Layer, ...] = (
 )
 """Layers that exist only when the job runs under bubblewrap."""
 
+ALWAYS_ON: dict[Layer, str] = {
+    Layer.PROCESS_GROUP: "own session and process group",
+    Layer.RLIMITS: "cpu, address space, nproc, files, file size, core",
+    Layer.WALL_CLOCK_KILL: "SIGKILL to the whole tree at the deadline",
+    Layer.BYTE_CAPS: "stdout/stderr kept up to a cap, rest drained",
+    Layer.SCRUBBED_ENV: "empty environment plus an allow-list",
+}
+"""Layers every box always provides, with how (a box may say it in its own words)."""
+
 
 @dataclass(frozen=True)
 class LayerStatus:
@@ -106,6 +115,10 @@ class IsolationReport:
             layer.value: {"active": status.active, "detail": status.detail}
             for layer, status in self.layers.items()
         }
+
+
+INTERPRETER_PATHS: tuple[str, ...] = (sys.executable, sys.prefix, sys.base_prefix)
+"""What a job's uid must reach to start this Python outside bubblewrap."""
 
 
 # --- unprivileged identity -------------------------------------------------------------
@@ -226,12 +239,33 @@ def bwrap_failure(bwrap: str) -> str | None:
     return None
 
 
+class SandboxUnavailable(RuntimeError):
+    """A required isolation layer cannot be provided (e.g. ``use_bwrap=True`` without bwrap)."""
+
+
+def choose_bwrap(
+    use_bwrap: bool | None, executable: str | None = None, *, probe: bool = True
+) -> tuple[str | None, str | None]:
+    """``(bwrap path, None)`` when jobs are to run under bubblewrap, else ``(None, why not)``.
+
+    ``use_bwrap``: True requires it (else :class:`SandboxUnavailable`), False disables
+    it, None uses it when it works. ``probe``: prove it works by starting a sandbox;
+    without, being installed is enough (the caller falls back if it fails to start).
+    """
+    if use_bwrap is False:
+        return None, "disabled by the caller (use_bwrap=False)"
+    bwrap = find_bwrap(executable)
+    problem = "not installed: apt-get install bubblewrap" if bwrap is None else None
+    if bwrap is not None and probe:
+        problem = bwrap_failure(bwrap)
+    if problem is not None and use_bwrap:
+        raise SandboxUnavailable(f"bubblewrap required but {problem}")
+    return (None, problem) if problem else (bwrap, None)
+
+
 def bwrap_unavailable(executable: str | None = None) -> str | None:
     """None when bubblewrap is usable, else the reason it is not."""
-    bwrap = find_bwrap(executable)
-    if bwrap is None:
-        return "not installed: apt-get install bubblewrap"
-    return bwrap_failure(bwrap)
+    return choose_bwrap(None, executable)[1]
 
 
 def detect_layers(
@@ -242,22 +276,38 @@ def detect_layers(
     The interpreter layer assumes the caller starts Python with ``-I``; the
     report of an actual run checks its real argv.
     """
-    always = {
-        Layer.PROCESS_GROUP: LayerStatus(True, "own session and process group"),
-        Layer.RLIMITS: LayerStatus(True, "cpu, address space, nproc, files, file size, core"),
-        Layer.WALL_CLOCK_KILL: LayerStatus(True, "SIGKILL to the whole tree at the deadline"),
-        Layer.BYTE_CAPS: LayerStatus(True, "stdout/stderr kept up to a cap, rest drained"),
-        Layer.SCRUBBED_ENV: LayerStatus(True, "empty environment plus an allow-list"),
-        Layer.ISOLATED_INTERPRETER: LayerStatus(True, "when the job is started as python -I"),
-        Layer.SUBREAPER: LayerStatus(True, "launcher adopts orphans and kills them at exit"),
-    }
     identity, why = job_identity(user)
     if identity is not None:
-        reachable = unreachable_path([sys.executable, sys.prefix, sys.base_prefix], *identity)
+        reachable = unreachable_path(INTERPRETER_PATHS, *identity)
         if reachable is not None:
             why += f"; only under bubblewrap, since {reachable}"
-    report = {**always, Layer.UNPRIVILEGED_UID: LayerStatus(identity is not None, why)}
-    problem = bwrap_unavailable(bwrap)
+    return layer_report(
+        isolated=LayerStatus(True, "when the job is started as python -I"),
+        subreaper=LayerStatus(True, "launcher adopts orphans and kills them at exit"),
+        uid=LayerStatus(identity is not None, why),
+        bwrap_problem=bwrap_unavailable(bwrap),
+    )
+
+
+def layer_report(
+    *,
+    isolated: LayerStatus,
+    subreaper: LayerStatus,
+    uid: LayerStatus,
+    bwrap_problem: str | None,
+    bwrap_detail: str = "via bubblewrap",
+    details: Mapping[Layer, str] | None = None,
+) -> IsolationReport:
+    """The one way every box reports its layers: the :data:`ALWAYS_ON` ones (``details``
+    replacing how a box provides one), the interpreter, the subreaper, the uid, and the
+    bubblewrap layers (active unless ``bwrap_problem`` says why not)."""
+    layers = {
+        layer: LayerStatus(True, (details or {}).get(layer, how))
+        for layer, how in ALWAYS_ON.items()
+    }
+    layers[Layer.ISOLATED_INTERPRETER] = isolated
+    layers[Layer.SUBREAPER] = subreaper
+    layers[Layer.UNPRIVILEGED_UID] = uid
     for layer in BWRAP_LAYERS:
-        report[layer] = LayerStatus(problem is None, problem or "via bubblewrap")
-    return IsolationReport(report)
+        layers[layer] = LayerStatus(bwrap_problem is None, bwrap_problem or bwrap_detail)
+    return IsolationReport(layers)

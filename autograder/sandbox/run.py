@@ -3,10 +3,11 @@
 Flow of :func:`run_sandboxed`:
 
 1. The job gets a scrubbed environment whose HOME and TMPDIR lie in its work dir.
-2. A launcher (``_reaper.py``) is started in a new session, inside bubblewrap
-   when possible. The launcher sets the rlimits, drops a root driver's job to an
-   unprivileged uid, enforces the wall-clock deadline, and kills every process
-   of the job before it exits, including orphans (it is a child subreaper).
+2. A launcher (:mod:`autograder.runner.supervisor`, run as a script) is started in a
+   new session, inside bubblewrap when possible. The launcher sets the rlimits, drops
+   a root driver's job to an unprivileged uid, enforces the wall-clock deadline, and
+   kills every process of the job before it exits, including orphans (it is a child
+   subreaper).
 3. This process feeds stdin and drains stdout/stderr concurrently with a
    selector. Output past a cap is read and thrown away rather than killing the
    job: a chatty but correct submission should still get graded, and the wall
@@ -25,41 +26,38 @@ import json
 import os
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from autograder.runner import supervisor
+from autograder.runner.contract import TMP_DIRNAME
 from autograder.sandbox.bwrap import WORKDIR_MOUNT, BwrapSpec, build_bwrap_argv
 from autograder.sandbox.capture import Capture
 from autograder.sandbox.env import scrubbed_env
 from autograder.sandbox.layers import (
-    BWRAP_LAYERS,
+    INTERPRETER_PATHS,
     IsolationReport,
     Layer,
     LayerStatus,
-    find_bwrap,
+    SandboxUnavailable,
+    choose_bwrap,
     job_identity,
+    layer_report,
     unreachable_path,
     uses_isolated_python,
 )
 from autograder.sandbox.limits import Limits
 
-REAPER_SCRIPT = Path(__file__).with_name("_reaper.py")
-REAPER_MOUNT = "/run/autograder/reaper.py"
+REAPER_SCRIPT = Path(supervisor.__file__)
+REAPER_MOUNT = "/run/autograder/supervisor.py"
 """Where the launcher script is bound inside bubblewrap."""
 
-TMP_DIRNAME = ".tmp"
-"""The job's TMPDIR, a directory inside its work dir."""
-
 _STATUS_CAP = 64 * 1024  # the launcher writes two short JSON lines
-
-
-class SandboxUnavailable(RuntimeError):
-    """A required isolation layer cannot be provided (e.g. ``use_bwrap=True`` without bwrap)."""
 
 
 @dataclass
@@ -95,6 +93,19 @@ class SandboxResult:
     launcher died early (a job running as root killed it) and the runner swept up.
     """
 
+    @classmethod
+    def ended(cls, ended_by: str, stdout: Capture, stderr: Capture, **fields: Any) -> SandboxResult:
+        """A result from how the job ended and its captured streams (either box)."""
+        return cls(
+            stdout=bytes(stdout.data),
+            stderr=bytes(stderr.data),
+            stdout_truncated=stdout.truncated,
+            stderr_truncated=stderr.truncated,
+            timed_out=ended_by in ("deadline", "backstop"),
+            ended_by=ended_by,
+            **fields,
+        )
+
 
 @dataclass
 class _Attempt:
@@ -111,47 +122,18 @@ class _Attempt:
         return next((e for e in self.events if e.get("event") == name), None)
 
 
-def _hand_over(workdir: Path, uid: int, gid: int) -> None:
-    """Give the work dir tree to the job's uid so it can write there."""
+def hand_over(workdir: Path, uid: int, gid: int) -> None:
+    """Give the work dir tree to the job's uid so it can write there (links not followed)."""
     os.chown(workdir, uid, gid)
     for root, dirs, files in os.walk(workdir):
         for name in (*dirs, *files):
             os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
 
 
-def _proc_ids(pid: int) -> tuple[int, int] | None:
-    """(process group, session) of ``pid`` from /proc, or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            raw = handle.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    fields = raw[raw.rfind(")") + 2 :].split()
-    return int(fields[2]), int(fields[3])
-
-
 def _sweep(ids: set[int], spare: int) -> int:
-    """SIGKILL every process whose group or session id is in ``ids``.
-
-    Returns how many were killed, not counting ``spare`` (the launcher, which
-    is ours rather than the job's).
-    """
-    killed: set[int] = set()
-    for _ in range(100):  # bounded: a kill that cannot land must not hang the driver
-        victims = []
-        for name in os.listdir("/proc"):
-            found = _proc_ids(int(name)) if name.isdigit() else None
-            if found is not None and (found[0] in ids or found[1] in ids):
-                victims.append(int(name))
-        if not victims:
-            break
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.01)
+    """SIGKILL every process whose group or session id is in ``ids``; how many were
+    killed, not counting ``spare`` (the launcher, which is ours rather than the job's)."""
+    killed = supervisor.sweep(lambda proc: proc.pgid in ids or proc.sid in ids)
     return len(killed - {spare})
 
 
@@ -282,24 +264,18 @@ def _report(
     if identity is None and os.geteuid() == 0:
         nproc = "RLIMIT_NPROC is not enforced for root; the reaper counts processes instead"
     isolated = uses_isolated_python(job.argv)
-    layers = {
-        Layer.PROCESS_GROUP: LayerStatus(True, "own session and process group"),
-        Layer.RLIMITS: LayerStatus(True, nproc),
-        Layer.WALL_CLOCK_KILL: LayerStatus(True, "SIGKILL to the whole tree at the deadline"),
-        Layer.BYTE_CAPS: LayerStatus(True, "stdout/stderr kept up to a cap, rest drained"),
-        Layer.SCRUBBED_ENV: LayerStatus(True, "empty environment plus an allow-list"),
-        Layer.ISOLATED_INTERPRETER: LayerStatus(
+    return layer_report(
+        isolated=LayerStatus(
             isolated, "python -I" if isolated else "argv does not start python with -I"
         ),
-        Layer.SUBREAPER: LayerStatus(
+        subreaper=LayerStatus(
             bool(started.get("subreaper")),
             "launcher adopts orphans" if started.get("subreaper") else "prctl refused",
         ),
-        Layer.UNPRIVILEGED_UID: LayerStatus(identity is not None, identity_why),
-    }
-    for layer in BWRAP_LAYERS:
-        layers[layer] = LayerStatus(bwrap_problem is None, bwrap_problem or "via bubblewrap")
-    return IsolationReport(layers)
+        uid=LayerStatus(identity is not None, identity_why),
+        bwrap_problem=bwrap_problem,
+        details={Layer.RLIMITS: nproc},
+    )
 
 
 @dataclass(frozen=True)
@@ -375,13 +351,7 @@ def run_sandboxed(
     (job.workdir / TMP_DIRNAME).mkdir(exist_ok=True)
     identity, identity_why = job_identity(user)
 
-    bwrap_problem: str | None = "disabled by the caller (use_bwrap=False)"
-    bwrap_path = None
-    if use_bwrap is not False:
-        bwrap_path = find_bwrap(bwrap)
-        bwrap_problem = None if bwrap_path else "not installed: apt-get install bubblewrap"
-    if use_bwrap and bwrap_problem:
-        raise SandboxUnavailable(f"bubblewrap required but {bwrap_problem}")
+    bwrap_path, bwrap_problem = choose_bwrap(use_bwrap, bwrap, probe=False)
 
     if bwrap_path is not None:
         attempt = _attempt(job, identity, bwrap_path)
@@ -397,7 +367,7 @@ def run_sandboxed(
         # Outside bwrap the job sees the host's paths, so its uid must reach them.
         path = job.environment(str(job.workdir))["PATH"]
         program = shutil.which(job.argv[0], path=path) or job.argv[0]
-        needed = [program, sys.executable, sys.prefix, sys.base_prefix, job.workdir]
+        needed: list[Path | str] = [program, *INTERPRETER_PATHS, job.workdir]
         blocked = unreachable_path(needed, *identity)
         if blocked is not None:
             identity, identity_why = None, f"not possible without bubblewrap: {blocked}"
@@ -413,7 +383,7 @@ def _attempt(job: _Job, identity: tuple[int, int] | None, bwrap_path: str | None
     """One launch, under bubblewrap when ``bwrap_path`` is given."""
     home = WORKDIR_MOUNT if bwrap_path else str(job.workdir)
     if identity is not None:
-        _hand_over(job.workdir, *identity)
+        hand_over(job.workdir, *identity)
     status_pipe = os.pipe()
     deadline = time.monotonic() + job.limits.wall_seconds
     config = {
@@ -462,16 +432,13 @@ def _result(attempt: _Attempt, report: IsolationReport) -> SandboxResult:
     ended_by = outcome.get("reason", "launcher_lost")
     if attempt.backstop_hit:
         ended_by = "backstop"
-    return SandboxResult(
+    return SandboxResult.ended(
+        ended_by,
+        attempt.stdout,
+        attempt.stderr,
         returncode=outcome.get("returncode"),
         signal=outcome.get("signal"),
-        stdout=bytes(attempt.stdout.data),
-        stderr=bytes(attempt.stderr.data),
-        stdout_truncated=attempt.stdout.truncated,
-        stderr_truncated=attempt.stderr.truncated,
-        timed_out=ended_by in ("deadline", "backstop"),
         wall_seconds=attempt.wall_seconds,
         leftover_processes_killed=int(outcome.get("killed", 0)) + attempt.swept,
         layers=report,
-        ended_by=ended_by,
     )

@@ -275,7 +275,6 @@ def test_real_pipeline_grades_a_solution_fully_and_a_missing_notebook_as_zero(
 ):
     from autograder.executors import LocalExecutor
     from autograder.intake import load_template
-    from autograder.result_check import autograded_points
 
     course = tmp_path / "course"
     source = course / "source" / "mini"
@@ -293,9 +292,31 @@ def test_real_pipeline_grades_a_solution_fully_and_a_missing_notebook_as_zero(
     assert summary.line == "graded 2 · errors 0 · timeouts 0 · awaiting GPU 0", [
         r.error for r in summary.results
     ]
-    points = autograded_points(load_template(source / "mini.ipynb"))
+    points = load_template(source / "mini.ipynb").autograded_points
     rows = dump_gradebook(db(course))["grade"]
     solved = {row[3]: row[5] for row in rows if row[1] == "solved" and row[3] in points}
     absent = {row[3]: row[5] for row in rows if row[1] == "absent" and row[3] in points}
     assert solved == points
     assert absent == dict.fromkeys(points, 0.0)
+
+
+def test_a_changed_reference_grades_every_job_again_by_itself(
+    course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import autograder.job as job_module
+
+    library = tmp_path / "reflib"
+    library.mkdir()
+    (library / "relu.py").write_text("def relu(x):\n    return x * (x > 0)\n")
+    monkeypatch.setattr(job_module, "reference_dirs", lambda: [library])
+    grade(course, PreparedExecutor())
+    unchanged = PreparedExecutor()
+    assert grade(course, unchanged).unchanged == len(ALL_JOBS)
+
+    (library / "relu.py").write_text("def relu(x):\n    return abs(x)  # fixed reference\n")
+    again = PreparedExecutor()
+    summary = grade(course, again)
+
+    assert unchanged.seen == []
+    assert sorted(again.seen) == sorted(ALL_JOBS)
+    assert summary.unchanged == 0

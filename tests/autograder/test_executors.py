@@ -60,7 +60,7 @@ def test_awaiting_gpu_result_lists_every_test_unscored_with_the_template_max_sco
     assert (result.score, result.max_score) == (0.0, notebooks.max_score)
     assert {v.test_id: v.max_points for v in result.verdicts} == {"test_square": 2, "test_cube": 3}
     assert all(v.status is VerdictStatus.AWAITING_GPU and v.points == 0 for v in result.verdicts)
-    assert result.manual_cells == ["explain"]
+    assert result.manual_cells == ["explain", "task_plot"]  # answers and tasks, as graded
     assert result.fingerprint == "", "an unfinished job must be graded again on resume"
 
 

@@ -349,3 +349,27 @@ def test_the_executor_entry_point_returns_a_json_ready_result(solution: Path) ->
     result = JobResult.from_dict(data)
     assert result.status is JobStatus.GRADED, result.error
     assert result.score == AUTOGRADED_MAX
+
+
+def test_a_process_claims_the_next_free_uid_on_uid_in_use_and_no_other_error() -> None:
+    from autograder.box.warm.files import UidInUse
+    from autograder.pipeline import _claim_warm_box
+
+    tried: list[int] = []
+
+    def held_below_61002(runtime: Path, *, slots: int, uid_base: int) -> str:
+        tried.append(uid_base)
+        if uid_base < 61002:
+            raise UidInUse(f"uid {uid_base} is in use by another warm box")
+        return f"box at {uid_base}"
+
+    assert _claim_warm_box(held_below_61002, Path("/runtime")) == "box at 61002"
+    assert tried == [61000, 61001, 61002]
+
+    def broken(runtime: Path, *, slots: int, uid_base: int) -> str:
+        raise ValueError("uid 61000 belongs to the account 'alice'")  # not a busy uid
+
+    with pytest.raises(ValueError, match="belongs to the account"):
+        _claim_warm_box(broken, Path("/runtime"))
+    with pytest.raises(RuntimeError, match="no free job uid"):
+        _claim_warm_box(held_below_61002, Path("/runtime"), tries=2)

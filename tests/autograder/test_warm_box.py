@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from warm_fixtures import (
     BWRAP_PROBLEM,
     discard_box,
+    fresh_uid_base,
     make_box,
     needs_root,
     warm_runtime,  # noqa: F401  (a fixture)
@@ -203,6 +205,25 @@ def test_a_uid_range_in_use_or_owned_by_an_account_is_refused(
     nobody = 65534
     with pytest.raises(ValueError, match="belongs to the account"):
         WarmBox(warm_runtime, slots=2, uid_base=nobody - 1, use_bwrap=False)
+
+
+@needs_root
+def test_a_uid_stays_reserved_for_a_process_with_another_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autograder.box.warm.files import UidInUse, UidReservation
+
+    base = fresh_uid_base()
+    uids = range(base, base + 1)
+    held = UidReservation(uids)
+    try:
+        # A SLURM job or the corpus gives each grading process its own TMPDIR.
+        monkeypatch.setenv("TMPDIR", str(tmp_path))
+        monkeypatch.setattr(tempfile, "tempdir", None)
+        with pytest.raises(UidInUse, match="in use by another warm box"):
+            UidReservation(uids)
+    finally:
+        held.release()
 
 
 @needs_root

@@ -38,7 +38,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sys
 import tempfile
 import threading
 import time
@@ -49,7 +48,8 @@ from pathlib import Path
 from typing import Any
 
 from autograder.box import Box
-from autograder.box._warm_files import (
+from autograder.box.cold import check_runtime_dir
+from autograder.box.warm.files import (
     CopyBudget,
     UidReservation,
     check_uid_range,
@@ -59,29 +59,32 @@ from autograder.box._warm_files import (
     stage_in,
     untraversable,
 )
-from autograder.box._warm_link import (
+from autograder.box.warm.link import (
     Mailbox,
     ZygoteLink,
     ZygoteLost,
     ZygoteStartError,
     sweep_uids,
 )
-from autograder.box._warm_pump import Outcome, pump
-from autograder.box._warm_zygote import JOBS_MOUNT, ZygoteConfig, warm_layers
-from autograder.box.cold import check_runtime_dir
+from autograder.box.warm.pump import Outcome, pump
+from autograder.box.warm.zygote import JOBS_MOUNT, ZygoteConfig, warm_layers
 from autograder.sandbox import (
     IsolationReport,
     Limits,
     SandboxResult,
     SandboxUnavailable,
 )
-from autograder.sandbox.layers import bwrap_unavailable, find_bwrap, unreachable_path
+from autograder.sandbox.layers import (
+    INTERPRETER_PATHS,
+    choose_bwrap,
+    unreachable_path,
+)
 
 DEFAULT_PRELOAD: tuple[str, ...] = ("numpy", "torch", "IPython", "matplotlib", "matplotlib.pyplot")
 """Imported once by the zygote. ``matplotlib.pyplot`` builds the font list, which a
 job (whose uid cannot write the zygote's cache dir) would otherwise rebuild each time."""
 
-DEFAULT_ENTRY = "autograder.runner:run_workdir"
+DEFAULT_ENTRY = "autograder.runner.execute:run_workdir"
 """Called in each child as ``entry(workdir, cell_timeout=...)``; its int is the exit status."""
 
 _log = logging.getLogger(__name__)
@@ -145,7 +148,9 @@ class WarmBox(Box):
         check_uid_range(self.uids)
         self.cell_timeout = cell_timeout
         self.entry = entry
-        self.preload = tuple(dict.fromkeys([*preload, entry.partition(":")[0]]))
+        # The runner is what every job runs: always loaded, whatever the default entry.
+        modules = [*preload, DEFAULT_ENTRY.partition(":")[0], entry.partition(":")[0]]
+        self.preload = tuple(dict.fromkeys(modules))
         self.copy_back_bytes = copy_back_bytes
 
         self._closed = False
@@ -164,7 +169,7 @@ class WarmBox(Box):
             self._spawner = ThreadPoolExecutor(1, thread_name_prefix="warmbox-spawner")
             private_dir(self._state)
             self.jobs_root = private_dir(Path(jobs_root or self._state / "jobs").absolute())
-            bwrap, self._bwrap_problem = _choose_bwrap(use_bwrap)
+            bwrap, self._bwrap_problem = choose_bwrap(use_bwrap)
             self._uid_note = self._check_plain_paths() if bwrap is None else ""
             self._zygote = ZygoteConfig(
                 runtime_dir=self.runtime_dir,
@@ -190,9 +195,7 @@ class WarmBox(Box):
         blocked = blocked or untraversable(self.jobs_root)
         if blocked is not None:
             raise ValueError(f"without bubblewrap the job uids cannot reach: {blocked}")
-        blocked = unreachable_path(
-            [sys.executable, sys.prefix, sys.base_prefix], self.uids[0], self.uids[0]
-        )
+        blocked = unreachable_path(INTERPRETER_PATHS, self.uids[0], self.uids[0])
         if blocked is None:
             return ""
         _log.warning("warm box without bubblewrap: %s; jobs import only preloaded modules", blocked)
@@ -353,18 +356,15 @@ class WarmBox(Box):
                 killed += sweep_uids([uid])
         else:
             ended_by, killed = "backstop", outcome.swept
-        return SandboxResult(
+        return SandboxResult.ended(
+            ended_by,
+            outcome.stdout,
+            outcome.stderr,
             returncode=returncode,
             signal=signal_number,
-            stdout=bytes(outcome.stdout.data),
-            stderr=bytes(outcome.stderr.data),
-            stdout_truncated=outcome.stdout.truncated,
-            stderr_truncated=outcome.stderr.truncated,
-            timed_out=ended_by in ("deadline", "backstop"),
             wall_seconds=wall,
             leftover_processes_killed=killed,
             layers=self._report(uid),
-            ended_by=ended_by,
         )
 
     # --- reporting and shutdown --------------------------------------------------------------
@@ -404,15 +404,3 @@ class WarmBox(Box):
             self._spawner.shutdown(wait=True)
         if hasattr(self, "_state"):
             remove_tree(self._state)
-
-
-def _choose_bwrap(use_bwrap: bool | None) -> tuple[str | None, str | None]:
-    """(bwrap path or None, why bubblewrap is not used or None)."""
-    if use_bwrap is False:
-        return None, "disabled by the caller (use_bwrap=False)"
-    problem = bwrap_unavailable()
-    if problem is not None:
-        if use_bwrap:
-            raise SandboxUnavailable(f"bubblewrap required but {problem}")
-        return None, problem
-    return find_bwrap(), None

@@ -17,12 +17,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.box._warm_link import ZygoteLink
 from autograder.box.cold import runtime_bootstrap
+from autograder.box.warm.link import ZygoteLink
 from autograder.sandbox import IsolationReport, Layer, LayerStatus
 from autograder.sandbox.bwrap import WORKDIR_MOUNT, BwrapSpec, build_bwrap_argv
 from autograder.sandbox.env import scrubbed_env
-from autograder.sandbox.layers import BWRAP_LAYERS
+from autograder.sandbox.layers import layer_report
 
 JOBS_MOUNT = WORKDIR_MOUNT
 """Where the jobs root appears under bubblewrap; a job's work dir is ``JOBS_MOUNT/<job id>``."""
@@ -97,26 +97,21 @@ def warm_layers(
         if uid is not None
         else f"each running job has its own uid ({uids[0]}-{uids[-1]})"
     )
-    layers = {
-        Layer.PROCESS_GROUP: LayerStatus(True, "own session per job (setsid after fork)"),
-        Layer.RLIMITS: LayerStatus(True, "hard rlimits per child; RLIMIT_NPROC per job uid"),
-        Layer.WALL_CLOCK_KILL: LayerStatus(
-            True, "at the deadline every process of the job's uid gets SIGKILL"
-        ),
-        Layer.BYTE_CAPS: LayerStatus(True, "stdout/stderr kept up to a cap, rest drained"),
-        Layer.SCRUBBED_ENV: LayerStatus(True, "zygote started with an allow-listed env"),
-        Layer.ISOLATED_INTERPRETER: LayerStatus(True, "zygote started as python -I"),
-        Layer.SUBREAPER: LayerStatus(
+    return layer_report(
+        isolated=LayerStatus(True, "zygote started as python -I"),
+        subreaper=LayerStatus(
             subreaper,
             "zygote adopts orphans; all of the job's uid is killed at its end"
             if subreaper
             else "prctl refused; all of the job's uid is still killed at its end",
         ),
-        Layer.UNPRIVILEGED_UID: LayerStatus(True, who + uid_note),
-    }
-    for layer in BWRAP_LAYERS:
-        layers[layer] = LayerStatus(
-            bwrap_problem is None,
-            bwrap_problem or "via bubblewrap, shared by the zygote and its jobs",
-        )
-    return IsolationReport(layers)
+        uid=LayerStatus(True, who + uid_note),
+        bwrap_problem=bwrap_problem,
+        bwrap_detail="via bubblewrap, shared by the zygote and its jobs",
+        details={
+            Layer.PROCESS_GROUP: "own session per job (setsid after fork)",
+            Layer.RLIMITS: "hard rlimits per child; RLIMIT_NPROC per job uid",
+            Layer.WALL_CLOCK_KILL: "at the deadline every process of the job's uid gets SIGKILL",
+            Layer.SCRUBBED_ENV: "zygote started with an allow-listed env",
+        },
+    )

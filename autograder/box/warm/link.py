@@ -21,6 +21,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from autograder.runner import supervisor
+
 PROTOCOL = 1
 """Must equal :data:`autograder.runner.zygote.PROTOCOL` (kept apart so the driver
 need not import the in-sandbox runner package)."""
@@ -65,62 +67,18 @@ class Mailbox:
             os.close(self._write)
 
 
-def _proc_status(pid: int) -> dict[str, str]:
-    """The ``Key: value`` lines of /proc/PID/status (empty if the process is gone)."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as handle:
-            text = handle.read().decode("ascii", "replace")
-    except OSError:
-        return {}
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-
-
 def host_pid_of(root: int, namespace_pid: int) -> int | None:
     """The host pid of the process below ``root`` whose innermost pid is ``namespace_pid``.
 
     The zygote reports its pid as seen in its own pid namespace; the driver needs the
     host's to tell whether it is alive.
     """
-    children: dict[int, list[int]] = {}
-    nspids: dict[int, list[str]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            status = _proc_status(int(name))
-            if status:
-                children.setdefault(int(status["PPid"].strip()), []).append(int(name))
-                nspids[int(name)] = status.get("NSpid", name).split()
-    stack = [root]
-    while stack:
-        pid = stack.pop()
-        if nspids.get(pid, [""])[-1] == str(namespace_pid):
-            return pid
-        stack.extend(children.get(pid, []))
-    return None
+    table = supervisor.processes()
+    below = set(supervisor.descendants(root, table)) | {root}
+    return next((p.pid for p in table if p.pid in below and p.inner_pid == namespace_pid), None)
 
 
-def _kill_if_owned(pid: int, uids: set[str]) -> bool:
-    """SIGKILL ``pid`` if it (still) runs under one of ``uids``; True if signalled.
-
-    A pidfd pins the process, so the uid check and the kill are about the same one
-    even if ``pid`` is reused meanwhile (the driver is root: a wrong kill would land).
-    """
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:
-        return False  # already gone
-    try:
-        status = _proc_status(pid)
-        if not uids.intersection(status.get("Uid", "").split()[:3]):
-            return False
-        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(pidfd)
-
-
-def sweep_uids(uids: Sequence[int], rounds: int = 200) -> int:
+def sweep_uids(uids: Sequence[int]) -> int:
     """SIGKILL every host process whose real, effective or saved uid is in ``uids``.
 
     The driver's backstop when a zygote could not clean up (it died, hangs, or runs
@@ -128,20 +86,7 @@ def sweep_uids(uids: Sequence[int], rounds: int = 200) -> int:
     Returns how many distinct processes were killed.
     """
     wanted = {str(uid) for uid in uids}
-    killed: set[int] = set()
-    for _ in range(rounds):
-        victims = []
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                status = _proc_status(int(name))
-                alive = not status.get("State", "").strip().startswith("Z")
-                if alive and wanted.intersection(status.get("Uid", "").split()[:3]):
-                    victims.append(int(name))
-        if not victims:
-            break
-        killed.update(pid for pid in victims if _kill_if_owned(pid, wanted))
-        time.sleep(0.01)
-    return len(killed)
+    return len(supervisor.sweep(lambda proc: bool(wanted.intersection(proc.uids[:3]))))
 
 
 class ZygoteLink:
@@ -326,8 +271,8 @@ class ZygoteLink:
         host_pid = getattr(self, "host_pid", self.process.pid)
         end = time.monotonic() + 10.0
         while host_pid != self.process.pid and time.monotonic() < end:
-            state = _proc_status(host_pid).get("State", "").strip()
-            if not state or state.startswith("Z"):
+            proc = supervisor.read_proc(host_pid)
+            if proc is None or proc.zombie:
                 break
             time.sleep(0.01)
         with suppress(OSError):

@@ -20,15 +20,11 @@ import os
 import pwd
 import shutil
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox.run import TMP_DIRNAME
-
-# As the runner writes them (autograder.runner is not imported here: it pulls in IPython).
-RESULTS_NAME = "results.json"
-OUTPUTS_DIRNAME = "outputs"
+from autograder.runner.contract import OUTPUTS_DIRNAME, RESULTS_NAME, TMP_DIRNAME
+from autograder.sandbox.run import hand_over
 
 _log = logging.getLogger(__name__)
 
@@ -41,10 +37,7 @@ def stage_in(source: Path, job_dir: Path, uid: int) -> None:
     """
     shutil.copytree(source, job_dir, symlinks=True)
     (job_dir / TMP_DIRNAME).mkdir(exist_ok=True)
-    for root, dirs, files in os.walk(job_dir):
-        os.chown(root, uid, uid)
-        for name in (*dirs, *files):
-            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+    hand_over(job_dir, uid, uid)
     job_dir.chmod(0o700)
 
 
@@ -170,16 +163,27 @@ def untraversable(path: Path) -> str | None:
     return None
 
 
+UID_LOCK_DIR = Path("/tmp/autograder-warmbox-uids")
+"""Where job uids are reserved: a fixed host-wide path, deliberately not ``$TMPDIR``.
+Uids are a host-wide resource, and grading processes may each get their own TMPDIR
+(a SLURM job's, the corpus's): two boxes locking in two directories would both take a
+uid, and each job's end would kill the other box's job."""
+
+
+class UidInUse(ValueError):
+    """A job uid is held by another warm box (in this process or another)."""
+
+
 class UidReservation:
     """Exclusive, host-wide use of ``uids`` for as long as this object is open.
 
     Raises:
-        ValueError: a uid is held by another box.
+        UidInUse: a uid is held by another box.
     """
 
     def __init__(self, uids: range, lock_dir: Path | None = None) -> None:
         self.uids = uids
-        directory = lock_dir or Path(tempfile.gettempdir()) / "autograder-warmbox-uids"
+        directory = lock_dir or UID_LOCK_DIR
         directory.mkdir(mode=0o700, exist_ok=True)
         info = directory.lstat()
         # In a world-writable /tmp, refuse a directory (or link) someone else planted.
@@ -195,7 +199,7 @@ class UidReservation:
                 except OSError as exc:
                     if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                         raise
-                    raise ValueError(
+                    raise UidInUse(
                         f"uid {uid} is in use by another warm box; choose another uid_base"
                     ) from None
         except BaseException:

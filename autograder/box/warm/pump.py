@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from autograder.box._warm_link import Mailbox, ZygoteLink
+from autograder.box.warm.link import Mailbox, ZygoteLink
 from autograder.sandbox import Limits
 from autograder.sandbox.capture import Capture
 
