@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.course_layout import CourseConfigError, CourseLayout
+from autograder.course import CourseError
+from autograder.course_layout import CourseLayout
 from autograder.driver import GradingSummary, grade_assignment, load_templates, resolve_workspace
 from autograder.job import JobStatus
 from autograder.journal import Journal, JournalError
@@ -144,7 +145,7 @@ def export(
             db_url or settings.db_url, assignment, course_id=settings.course_id
         )
     except (FileNotFoundError, ValueError) as error:
-        raise CourseConfigError(str(error)) from error
+        raise CourseError(str(error)) from error
     return write_grades_csv(rows, Path(to) if to is not None else layout.root / GRADES_FILE)
 
 
@@ -216,7 +217,7 @@ def collect_lms(
     try:
         return import_lms_zip(zip_path, layout.root, assignment, roster)
     except (LmsZipError, RosterError, FileNotFoundError) as error:
-        raise CourseConfigError(str(error)) from error
+        raise CourseError(str(error)) from error
 
 
 def _journal_results(
@@ -232,7 +233,7 @@ def _journal_results(
     results = []
     for _, entry in journal.entries(assignment):
         if isinstance(entry, JournalError):
-            raise CourseConfigError(str(entry))
+            raise CourseError(str(entry))
         if wanted is not None and entry.student_id not in wanted:
             continue
         if entry.status is JobStatus.ERROR or entry.notebook not in templates:
@@ -250,7 +251,7 @@ def _executor(workers: int | None, scheduler: str | None, executor: Any) -> Iter
         if value is not None
     ]
     if len(chosen) > 1:
-        raise CourseConfigError(
+        raise CourseError(
             f"pass only one of {', '.join(chosen)}: local workers, a Dask scheduler and an "
             "executor object are alternatives"
         )
@@ -263,7 +264,7 @@ def _executor(workers: int | None, scheduler: str | None, executor: Any) -> Iter
         try:
             started = DaskExecutor(scheduler)
         except (OSError, TimeoutError) as error:
-            raise CourseConfigError(
+            raise CourseError(
                 f"cannot reach the Dask scheduler at {scheduler!r}: {error}; check the "
                 "address (e.g. tcp://host:8786) or grade locally with --workers N"
             ) from error
@@ -273,6 +274,6 @@ def _executor(workers: int | None, scheduler: str | None, executor: Any) -> Iter
         try:
             started = LocalExecutor(workers)
         except ValueError as error:
-            raise CourseConfigError(str(error)) from error
+            raise CourseError(str(error)) from error
     with started:
         yield started

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograder import api
-from autograder.course_layout import CourseConfigError
+from autograder.course import CourseError
 from autograder.driver import EXIT_ERRORS, EXIT_USAGE, GradebookWriteError, GradingSummary
 from autograder.job import JobStatus
 from autograder.journal import JournalError
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (CourseConfigError, JournalError) as error:
+    except (CourseError, JournalError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except GradebookWriteError as error:

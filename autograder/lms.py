@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.reports._files import atomic_write_bytes, safe_component
+from autograder.files import atomic_write_bytes, checked_name
 from autograder.reports.export import StudentInfo
 
 _CANVAS = re.compile(
@@ -142,7 +142,7 @@ def _field(value: object, where: str, column: str) -> str:
 def _student_id(value: object, where: str) -> str:
     text = _field(value, where, "student_id")
     try:
-        return safe_component(text, "student_id")
+        return checked_name(text, "student_id")
     except ValueError as error:
         raise RosterError(f"{where}: {error}") from None
 
@@ -233,7 +233,7 @@ def import_lms_zip(
     assignment name unusable as a folder; nothing inside the archive raises.
     """
     config = config or LmsImportConfig()
-    safe_component(assignment, "assignment")
+    checked_name(assignment, "assignment")
     if isinstance(roster, Mapping):
         roster = Roster.from_mapping(roster)
     elif not isinstance(roster, Roster):

@@ -17,11 +17,10 @@ import sys
 from collections.abc import Sequence
 
 from autograder.cli import default, positive_int
-from autograder.course_layout import CourseConfigError
+from autograder.course import CourseError
 from autograder.driver import GradebookWriteError
 from autograder.instructor import collect, demo, grading
 from autograder.instructor.changelog import changelog
-from autograder.instructor.errors import CourseFileError
 from autograder.instructor.release import release
 from autograder.instructor.sync import check_sync
 from autograder.instructor.term_report import term_report
@@ -30,7 +29,7 @@ from autograder.intake import TemplateError
 from autograder.journal import JournalError
 from autograder.specs import SpecError
 
-CONFIG_ERRORS = (CourseFileError, CourseConfigError, TemplateError, SpecError, JournalError)
+CONFIG_ERRORS = (CourseError, CourseError, TemplateError, SpecError, JournalError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,12 +207,12 @@ def _collect(args: argparse.Namespace) -> int:
     where = {"term_id": args.term_id, "workspace": args.workspace}
     if args.exchange is not None:
         if args.roster is not None:
-            raise CourseFileError("--roster goes with --lms-zip, not with --exchange")
+            raise CourseError("--roster goes with --lms-zip, not with --exchange")
         found = collect.collect_exchange(args.assignment, args.exchange, args.course, **where)
         print(found.summary())
         return 1 if found.skipped else 0
     if args.roster is None:
-        raise CourseFileError("--lms-zip needs --roster CSV (columns lms_id,student_id)")
+        raise CourseError("--lms-zip needs --roster CSV (columns lms_id,student_id)")
     report = collect.collect_lms(args.assignment, args.lms_zip, args.roster, args.course, **where)
     print(report.summary())
     if report.unmatched:

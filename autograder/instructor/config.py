@@ -16,88 +16,31 @@ Example::
     runtime_budget = 120           # seconds the solution may take top to bottom (default 120)
 
 :func:`load_course` checks every key and the files on disk; each problem raises
-:class:`~autograder.instructor.errors.CourseFileError` naming the file, the key and the fix.
+:class:`~autograder.course.CourseError` naming the file, the key and the fix.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course_layout import CourseConfigError, notebook_needs_gpu
-from autograder.instructor.errors import CourseFileError
-from autograder.instructor.tomlfields import Table, read_toml
+from autograder.course import (
+    DEFAULT_RUNTIME_BUDGET,
+    Assignment,
+    Course,
+    CourseError,
+    NotebookEntry,
+    Table,
+    read_toml,
+)
+from autograder.course_layout import notebook_needs_gpu
+from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX
 from autograder.intake import TemplateError, load_template
 
 COURSE_FILE = Path("course") / "course.toml"
 SOLUTIONS_DIR = "solutions"
 ASSIGNMENTS_DIR = "assignments"
-NOTEBOOK_SUFFIX = ".ipynb"
-SPECS_SUFFIX = ".specs.py"
-DEFAULT_RUNTIME_BUDGET = 120
-
-
-@dataclass(frozen=True)
-class NotebookEntry:
-    """One notebook of an assignment."""
-
-    name: str
-    """File name without ``.ipynb``; the specs file is ``<name>.specs.py`` next to it."""
-    points: float
-    """The notebook's maximum score (autograded and manually graded), as its template says."""
-    needs_gpu: bool = False
-    """Graded only on a GPU runner; without one its proof is reported as awaiting a GPU."""
-    runtime_budget: int = DEFAULT_RUNTIME_BUDGET
-    """Seconds the solution may take to run top to bottom in the sandbox."""
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One assignment: where its source lives and where its release goes."""
-
-    name: str
-    notebooks: tuple[NotebookEntry, ...]
-    source: Path
-    """Absolute folder of the source notebooks (default ``<root>/solutions/<name>``)."""
-    release: Path
-    """Absolute folder the release is written to (default ``<root>/assignments/<name>``)."""
-
-    def notebook_path(self, notebook: NotebookEntry) -> Path:
-        return self.source / f"{notebook.name}{NOTEBOOK_SUFFIX}"
-
-    def specs_path(self, notebook: NotebookEntry) -> Path:
-        return self.source / f"{notebook.name}{SPECS_SUFFIX}"
-
-
-@dataclass(frozen=True)
-class Course:
-    """The whole course definition; ``root`` is the repository root."""
-
-    course_id: str
-    assignments: tuple[Assignment, ...]
-    root: Path
-
-    def require_assignments(self) -> tuple[Assignment, ...]:
-        """The assignments; a course that lists none yet is an error naming the fix."""
-        if not self.assignments:
-            raise CourseFileError(
-                f"{self.root / COURSE_FILE} lists no assignments yet: add an [[assignments]] "
-                "table (with its [[assignments.notebooks]]) for each one, in course order"
-            )
-        return self.assignments
-
-    def assignment(self, name: str) -> Assignment:
-        self.require_assignments()
-        for assignment in self.assignments:
-            if assignment.name == name:
-                return assignment
-        known = ", ".join(a.name for a in self.assignments)
-        raise CourseFileError(
-            f"course.toml: no assignment named {name!r} (assignments: {known}); "
-            "add a [[assignments]] table for it or fix the name"
-        )
 
 
 def load_course(path: str | os.PathLike[str]) -> Course:
@@ -152,7 +95,7 @@ def _notebook(table: Table, source: Path) -> NotebookEntry:
     try:
         max_score = load_template(path).max_score
         declared_gpu = notebook_needs_gpu(path)
-    except (TemplateError, CourseConfigError) as error:
+    except (TemplateError, CourseError) as error:
         raise table.error(
             f"notebook {path.name} is not a usable nbgrader source: {error}"
         ) from None

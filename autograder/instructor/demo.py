@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.instructor.config import COURSE_FILE, Course, load_course
+from autograder.course import Course, CourseError
+from autograder.instructor.config import COURSE_FILE, load_course
 from autograder.instructor.demo_table import Outcome, grade_table, layer_lines, outcome
-from autograder.instructor.errors import CourseFileError
 from autograder.instructor.grading import export, feedback, grade
 from autograder.instructor.release import release
 from autograder.instructor.synthetic import build_class, write_class
@@ -119,15 +119,15 @@ def _fresh_folder(folder: Path, source: Course) -> None:
     """Empty ``folder`` if the demo made it; refuse any other non-empty folder."""
     repo = source.root
     if folder == repo or folder in repo.parents:
-        raise CourseFileError(f"the demo folder {folder} holds the repository: pick another --out")
+        raise CourseError(f"the demo folder {folder} holds the repository: pick another --out")
     for name in ("course", "solutions", "assignments"):
         if folder == repo / name or repo / name in folder.parents:
-            raise CourseFileError(
+            raise CourseError(
                 f"the demo folder {folder} is inside the repository's {name}/: pick another --out"
             )
     if folder.exists() and any(folder.iterdir()):
         if not (folder / MARKER).is_file():
-            raise CourseFileError(
+            raise CourseError(
                 f"{folder} is not empty and was not made by the demo (no {MARKER} in it): "
                 "pick another --out or empty it first"
             )

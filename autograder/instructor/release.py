@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.box import Box
-from autograder.instructor.config import COURSE_FILE, Assignment, Course, load_course
+from autograder.course import Assignment, Course, Term
+from autograder.instructor.config import COURSE_FILE, load_course
 from autograder.instructor.leaks import find_leaks
 from autograder.instructor.proof import AWAITING_GPU, ProofInputs, prove_notebook
 from autograder.instructor.record import ReleaseRecord, source_files, source_hashes, tree_hashes
 from autograder.instructor.swap import fresh_sibling, swap_in
-from autograder.instructor.terms import Term, current_term
+from autograder.instructor.terms import current_term
 from autograder.instructor.top_to_bottom import run_top_to_bottom
 from autograder.intake import load_template
 from autograder.specs import load_specs, write_release_checks

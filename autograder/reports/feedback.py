@@ -26,10 +26,10 @@ from typing import Any
 
 import jinja2
 
+from autograder.files import atomic_write_text, checked_name
 from autograder.intake.status import IntakeStatus, NoteKind
 from autograder.intake.template import CellRole, NotebookTemplate
 from autograder.job import JobResult, JobStatus, TestVerdict, VerdictStatus
-from autograder.reports._files import atomic_write_text, safe_component
 
 # --- section titles -----------------------------------------------------------------------
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
@@ -409,9 +409,9 @@ def write_feedback(
             )
         path = (
             out
-            / safe_component(result.student_id, "student id")
-            / safe_component(result.assignment, "assignment")
-            / f"{safe_component(result.notebook, 'notebook name')}.html"
+            / checked_name(result.student_id, "student id")
+            / checked_name(result.assignment, "assignment")
+            / f"{checked_name(result.notebook, 'notebook name')}.html"
         )
         planned.append((path, result, template))
     return [atomic_write_text(path, render_feedback(r, t)) for path, r, t in planned]

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from autograder.course_layout import CourseConfigError, CourseLayout
-from autograder.instructor.errors import CourseFileError
+from autograder.course_layout import CourseError, CourseLayout
+from autograder.course import CourseError
 from autograder.instructor.terms import AssignmentDates, LatePolicy, Term, load_term, render_term
 from autograder.late import LateRule
 
@@ -85,7 +85,7 @@ def test_a_term_file_round_trips_with_its_time_zone_and_policy(tmp_path):
 
 
 def test_an_unknown_time_zone_names_the_key(tmp_path):
-    with pytest.raises(CourseFileError, match="timezone 'Mars/Olympus' is not an IANA"):
+    with pytest.raises(CourseError, match="timezone 'Mars/Olympus' is not an IANA"):
         load_term(_term_file(tmp_path, 'timezone = "Mars/Olympus"\n'))
 
 
@@ -132,5 +132,5 @@ def test_without_a_policy_the_due_date_is_kept_and_nothing_is_penalized(tmp_path
 )
 def test_a_broken_term_json_names_the_key(tmp_path, term_json, message):
     layout = _course(tmp_path, term_json)
-    with pytest.raises(CourseConfigError, match=message):
+    with pytest.raises(CourseError, match=message):
         layout.late_rule("a1")
