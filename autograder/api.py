@@ -109,11 +109,13 @@ def feedback(
     students: Sequence[str] | None = None,
     workspace: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Path]:
     """Write ``<out_dir>/<student>/<assignment>/<notebook>.html`` from the journal.
 
     ``out_dir`` defaults to ``<course>/feedback`` (where nbgrader keeps feedback).
-    Results that ended in ERROR are for the course team and get no page.
+    Results that ended in ERROR are for the course team and get no page; nor does a
+    result whose student id is unusable as a folder name (the reason goes to ``skipped``).
     """
     from autograder.reports.feedback import write_feedback
 
@@ -122,7 +124,7 @@ def feedback(
     results = _journal_results(layout, assignment, workspace, templates, students)
     keyed = {(assignment, name): template for name, template in templates.items()}
     target = Path(out_dir) if out_dir is not None else layout.root / FEEDBACK_DIR
-    return write_feedback(results, keyed, target)
+    return write_feedback(results, keyed, target, skipped)
 
 
 def export(

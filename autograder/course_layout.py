@@ -76,12 +76,12 @@ class CourseLayout:
         if not root.is_dir():
             raise CourseError(
                 f"course directory {root} does not exist: pass the nbgrader course root "
-                "(the folder holding source/ and submitted/) with --course DIR"
+                "(the folder holding source/ and submitted/) with --nbgrader-root DIR"
             )
         if not (root / SOURCE_DIR).is_dir():
             raise CourseError(
                 f"{root} has no {SOURCE_DIR}/ folder, so it is not an nbgrader course root: "
-                "pass the folder holding source/ and submitted/ with --course DIR"
+                "pass the folder holding source/ and submitted/ with --nbgrader-root DIR"
             )
         return cls(root)
 

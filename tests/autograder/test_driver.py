@@ -25,7 +25,8 @@ from driver_fakes import (
     prepared_result,
 )
 
-from autograder.course_layout import CourseError, CourseLayout
+from autograder.course import CourseError
+from autograder.course_layout import CourseLayout
 from autograder.driver import (
     EXIT_AWAITING_GPU,
     EXIT_ERRORS,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from instructor_course import EXPECTED_SCORES, make_course, write_synthetic
 
+from autograder.course import CourseError
 from autograder.instructor.cli import main
 from autograder.instructor.demo import MARKER, _fresh_folder
 from autograder.instructor.demo_table import Outcome, grade_table, outcome
-from autograder.course import CourseError
 from autograder.instructor.synthetic import SyntheticStudent
 from autograder.job import JobResult, JobStatus
 

@@ -11,10 +11,10 @@ import nbformat
 import pytest
 from instructor_course import SYNTHETIC_TOML, make_course, write_synthetic
 
+from autograder.course import CourseError
 from autograder.instructor import release
 from autograder.instructor.cli import main
 from autograder.instructor.collect import collect_exchange
-from autograder.course import CourseError
 from autograder.instructor.synthetic import build_class
 from autograder.instructor.workspace import open_workspace
 
@@ -120,7 +120,7 @@ def test_collect_with_an_unmatched_student_exits_1_naming_it(
         handle.writestr("roerich_999_5002_mini.ipynb", notebook)
     roster = tmp_path / "roster.csv"
     roster.write_text("lms_id,student_id\n101,jdoe\n")
-    argv = ["--course", str(released), "--workspace", str(tmp_path / "ws")]
+    argv = ["--course", str(released), "--nbgrader-root", str(tmp_path / "ws")]
     code = main([*argv[:2], "collect", "mini", *argv[2:], "--lms-zip", str(archive),
                  "--roster", str(roster)])  # fmt: skip
     captured = capsys.readouterr()
