@@ -175,7 +175,7 @@ def test_feedback_writes_a_page_per_graded_notebook(graded_course: Path, capsys)
 def test_command_line_defaults_are_the_api_defaults():
     args = build_parser().parse_args(["grade", ASSIGNMENT])
     signature = inspect.signature(api.grade).parameters
-    assert args.course == signature["course_dir"].default
+    assert args.nbgrader_root == signature["course_dir"].default
     assert args.workers == signature["workers"].default
     assert args.progress == signature["progress"].default
     assert args.only_ungraded == signature["only_ungraded"].default
