@@ -25,6 +25,7 @@ from typing import Any
 from autograder.course import CourseError
 from autograder.course_layout import CourseLayout
 from autograder.driver import GradingSummary, grade_assignment, load_templates, resolve_workspace
+from autograder.files import atomic_write_text
 from autograder.job import JobStatus
 from autograder.journal import Journal, JournalError
 
@@ -189,8 +190,7 @@ def report(
     rows = pass_rates(results, assignment, templates)
     table = format_table(rows)
     csv_path = write_csv(rows, target / "passrates.csv")
-    txt_path = target / "passrates.txt"
-    txt_path.write_text(table + "\n", encoding="utf-8")
+    txt_path = atomic_write_text(target / "passrates.txt", table + "\n")
     totals: dict[str, float] = {}
     for result in results:
         totals[result.student_id] = totals.get(result.student_id, 0.0) + result.score

@@ -31,7 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
-from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, atomic_write_text
+from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, write_if_changed
 
 DEFAULT_RUNTIME_BUDGET = 120
 DEFAULT_TIMEZONE = "UTC"
@@ -240,10 +240,7 @@ class Term:
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
         """Write ``path`` (a workspace's ``term.json``) when its content would change."""
-        target = Path(path)
-        text = json.dumps(self.to_dict(), indent=1) + "\n"
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            atomic_write_text(target, text)
+        write_if_changed(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
     def read_json(cls, path: str | os.PathLike[str]) -> Term:

@@ -39,6 +39,7 @@ from tqdm import tqdm
 
 from autograder.course import CourseError, Term
 from autograder.course_layout import CourseLayout
+from autograder.files import atomic_write_text
 from autograder.gradebook_writer import GradebookWriter
 from autograder.intake import NotebookTemplate, TemplateError, load_template
 from autograder.job import GradingJob, JobResult, JobStatus
@@ -360,9 +361,9 @@ def prepare_workspace(workspace: Path) -> None:
     """
     if workspace.is_dir():
         return
-    workspace.mkdir(parents=True)
-    (workspace / ".gitignore").write_text(
-        "# Written by the autograder: student results stay out of git.\n*\n", encoding="utf-8"
+    atomic_write_text(
+        workspace / ".gitignore",
+        "# Written by the autograder: student results stay out of git.\n*\n",
     )
 
 

@@ -75,6 +75,15 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o
     return atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
+def write_if_changed(path: str | os.PathLike[str], text: str) -> bool:
+    """:func:`atomic_write_text` unless ``path`` already holds ``text``; True if it wrote."""
+    target = Path(path)
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write_text(target, text)
+    return True
+
+
 def _fsync_dir(directory: Path) -> None:
     """Flush a folder's entry table; some file systems refuse, which is harmless here."""
     try:

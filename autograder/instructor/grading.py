@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder import api
+from autograder.api import FEEDBACK_DIR, GRADES_FILE, REPORTS_DIR
 from autograder.driver import RESULTS_DIR, WORKSPACE_DIR, GradingSummary
 from autograder.instructor.workspace import TermWorkspace, open_workspace
-
-GRADES_FILE = "grades.csv"
-REPORTS_DIR = "reports"
-FEEDBACK_DIR = "feedback"
 
 
 def grade(

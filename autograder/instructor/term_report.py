@@ -18,10 +18,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder import api
+from autograder.api import REPORTS_DIR
 from autograder.course_layout import CourseLayout
 from autograder.driver import RESULTS_DIR, WORKSPACE_DIR, load_templates
 from autograder.files import atomic_write_text
-from autograder.instructor.grading import REPORTS_DIR, graded_assignments
+from autograder.instructor.grading import graded_assignments
 from autograder.instructor.workspace import TermWorkspace, open_workspace
 from autograder.job import JobResult, JobStatus
 from autograder.journal import Journal, JournalError

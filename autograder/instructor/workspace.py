@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import Assignment, Course, CourseError, Term
-from autograder.files import atomic_write_text
+from autograder.course_layout import CONFIG_FILE, SOURCE_DIR, TERM_FILE
+from autograder.files import atomic_write_text, write_if_changed
 from autograder.instructor.config import COURSE_FILE, load_course
 from autograder.instructor.record import source_files, source_hashes, tree_hashes
 from autograder.instructor.swap import fresh_sibling, swap_in
@@ -33,9 +34,6 @@ from autograder.instructor.terms import current_term, load_term, term_path
 
 WORKSPACES_DIR = "workspace"
 """Under the repository root; git-ignored."""
-SOURCE_DIR = "source"
-TERM_FILE = "term.json"
-CONFIG_FILE = "nbgrader_config.py"
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ def open_workspace(
         root.chmod(0o700)
     _ignore_in_git(root)
     term.write_json(root / TERM_FILE)
-    _write_if_changed(root / CONFIG_FILE, _nbgrader_config(course))
+    write_if_changed(root / CONFIG_FILE, _nbgrader_config(course))
     (root / SOURCE_DIR).mkdir(exist_ok=True)
     for assignment in course.assignments:
         sync_source(assignment, root / SOURCE_DIR / assignment.name)
@@ -136,11 +134,6 @@ def _ignore_in_git(root: Path) -> None:
     marker = root / ".gitignore"
     if not marker.exists():
         atomic_write_text(marker, "# A term workspace: student work stays out of git.\n*\n")
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        atomic_write_text(path, text)
 
 
 def _nbgrader_config(course: Course) -> str:
