@@ -2,7 +2,6 @@
 over these functions and takes its defaults from their signatures.
 
 - :func:`grade`: grade an assignment (only what changed since the last run);
-- :func:`regrade`: grade again even where the journal holds a result;
 - :func:`feedback`: write the students' feedback pages from the journal;
 - :func:`export`: write the grades CSV from the gradebook, as ``nbgrader export`` does;
 - :func:`report`: write the per-test pass-rate table and the score histogram;
@@ -54,7 +53,8 @@ def grade(
     """Grade ``assignment``; jobs whose journaled result is still current are not rerun.
 
     ``students``: only these students. ``only_ungraded``: only students with no journal
-    entry and no gradebook submission. ``workers``: local worker processes (one per
+    entry and no gradebook submission. ``regrade``: grade again even where the journal
+    holds a result (e.g. after fixing the specs). ``workers``: local worker processes (one per
     core by default); ``scheduler``: a Dask scheduler address instead; ``executor``: an
     executor object of your own (you close it). ``term_seed``: default from
     ``<course>/term.json``.
@@ -72,35 +72,6 @@ def grade(
             workspace=workspace,
             progress=progress,
         )
-
-
-def regrade(
-    assignment: str,
-    course_dir: str | os.PathLike[str] = ".",
-    *,
-    students: Sequence[str] | None = None,
-    term_seed: int | None = None,
-    db_url: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    workspace: str | os.PathLike[str] | None = None,
-    progress: bool = True,
-    executor: Any = None,
-) -> GradingSummary:
-    """Grade ``assignment`` again, ignoring the journal (e.g. after fixing the specs)."""
-    return grade(
-        assignment,
-        course_dir,
-        students=students,
-        term_seed=term_seed,
-        db_url=db_url,
-        workers=workers,
-        scheduler=scheduler,
-        workspace=workspace,
-        progress=progress,
-        executor=executor,
-        regrade=True,
-    )
 
 
 def feedback(

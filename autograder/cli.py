@@ -1,9 +1,9 @@
 """``python -m autograder``: the command line over :mod:`autograder.api`.
 
     python -m autograder grade ASSIGNMENT [--nbgrader-root DIR] [--student ID ...]
-        [--only-ungraded] [--term-seed N] [--db URL] [--workers N | --scheduler ADDRESS]
+        [--only-ungraded] [--regrade] [--term-seed N] [--db URL] [--workers N | --scheduler ADDRESS]
         [--no-progress]
-    python -m autograder regrade ASSIGNMENT ...            (same options, journal ignored)
+    python -m autograder regrade ASSIGNMENT ...            (= grade --regrade)
     python -m autograder feedback ASSIGNMENT [--nbgrader-root DIR] [--student ID ...] [--out DIR]
     python -m autograder export [ASSIGNMENT] [--nbgrader-root DIR] [--db URL] [--to FILE]
     python -m autograder report ASSIGNMENT [--nbgrader-root DIR] [--out DIR]
@@ -15,9 +15,10 @@ Grading prints its summary line last. Defaults come from the API functions' sign
 
 The options both command lines share are defined here, once, with one meaning each
 (:mod:`autograder.instructor.cli` uses them): ``--nbgrader-root`` is an nbgrader course
-folder (``source/``, ``submitted/``, the gradebook), ``--student`` picks students,
-``--workers`` / ``--scheduler`` say where jobs run, ``--no-progress`` hides the bar.
-``--course`` is only ever the repository root (the instructor's commands).
+folder (``source/``, ``submitted/``, the gradebook); ``--student``, ``--only-ungraded``
+and ``--regrade`` pick the work; ``--workers`` / ``--scheduler`` say where jobs run;
+``--no-progress`` hides the bar. ``--course`` is only ever the repository root (the
+instructor's commands).
 """
 
 from __future__ import annotations
@@ -57,33 +58,27 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m autograder", description="Grade nbgrader submissions in a sandbox."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, function, text in (
-        ("grade", api.grade, "grade an assignment (only what changed since the last run)"),
-        ("regrade", api.regrade, "grade an assignment again, ignoring earlier results"),
+    for name, text in (
+        ("grade", "grade an assignment (only what changed since the last run)"),
+        ("regrade", "grade an assignment again, ignoring earlier results (grade --regrade)"),
     ):
         sub = commands.add_parser(name, help=text, description=text)
-        sub.set_defaults(handler=_grade, function=function)
+        sub.set_defaults(handler=_grade)
         _assignment(sub)
-        nbgrader_root(sub, function)
-        students(sub, function)
-        if name == "grade":
-            sub.add_argument(
-                "--only-ungraded",
-                action="store_true",
-                default=default(function, "only_ungraded"),
-                help="only students with no result in the journal or the gradebook",
-            )
+        nbgrader_root(sub, api.grade)
+        students(sub, api.grade)
+        selection(sub, api.grade, regrade=name == "regrade")
         sub.add_argument(
             "--term-seed",
             type=int,
-            default=default(function, "term_seed"),
+            default=default(api.grade, "term_seed"),
             metavar="N",
             help="the term's seed for per-student inputs (default: <nbgrader-root>/term.json)",
         )
-        _db(sub, function)
-        pool(sub, function)
-        _workspace(sub, function)
-        progress(sub, function)
+        _db(sub, api.grade)
+        pool(sub, api.grade)
+        _workspace(sub, api.grade)
+        progress(sub, api.grade)
 
     sub = commands.add_parser("feedback", help="write the students' feedback pages")
     sub.set_defaults(handler=_feedback)
@@ -161,19 +156,13 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
 
 
 def _grade(args: argparse.Namespace) -> int:
-    options = {
-        "course_dir": args.nbgrader_root,
-        "students": args.students,
-        "term_seed": args.term_seed,
-        "db_url": args.db,
-        "workers": args.workers,
-        "scheduler": args.scheduler,
-        "workspace": args.workspace,
-        "progress": args.progress,
-    }
-    if args.command == "grade":
-        options["only_ungraded"] = args.only_ungraded
-    return print_summary(args.function(args.assignment, **options))
+    summary = api.grade(
+        args.assignment, args.nbgrader_root, students=args.students,
+        only_ungraded=args.only_ungraded, regrade=args.regrade, term_seed=args.term_seed,
+        db_url=args.db, workers=args.workers, scheduler=args.scheduler,
+        workspace=args.workspace, progress=args.progress,
+    )  # fmt: skip
+    return print_summary(summary)
 
 
 def print_summary(summary: GradingSummary) -> int:
@@ -276,6 +265,24 @@ def workers(parser: Any, function: Callable[..., Any]) -> None:
         default=default(function, "workers"),
         metavar="N",
         help="local grading processes (default: one per core)",
+    )
+
+
+def selection(
+    parser: argparse.ArgumentParser, function: Callable[..., Any], *, regrade: bool = False
+) -> None:
+    """``--only-ungraded`` and ``--regrade``: which students and results a run takes."""
+    parser.add_argument(
+        "--only-ungraded",
+        action="store_true",
+        default=default(function, "only_ungraded"),
+        help="only students with no result in the journal or the gradebook",
+    )
+    parser.add_argument(
+        "--regrade",
+        action="store_true",
+        default=regrade or default(function, "regrade"),
+        help="grade again, ignoring earlier results",
     )
 
 

@@ -79,22 +79,12 @@ def _workspace_commands(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("grade", parents=[where], help="grade an assignment")
     run.add_argument("assignment")
     cli.students(run, grading.grade)
-    run.add_argument(
-        "--only-ungraded",
-        action="store_true",
-        default=default(grading.grade, "only_ungraded"),
-        help="only students without a result",
-    )
-    run.add_argument(
-        "--regrade",
-        action="store_true",
-        default=default(grading.grade, "regrade"),
-        help="grade again, ignoring earlier results",
-    )
+    cli.selection(run, grading.grade)
     cli.pool(run, grading.grade)
     cli.progress(run, grading.grade)
     back = commands.add_parser("feedback", parents=[where], help="write feedback pages")
     back.add_argument("assignment")
+    cli.students(back, grading.feedback)
     back.add_argument(
         "--out",
         dest="out_dir",
@@ -184,7 +174,7 @@ def _feedback(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     paths = grading.feedback(
         args.assignment, args.course, term_id=args.term_id, workspace=args.nbgrader_root,
-        out_dir=args.out_dir, skipped=skipped,
+        students=args.students, out_dir=args.out_dir, skipped=skipped,
     )  # fmt: skip
     return cli.print_feedback(paths, skipped)
 
