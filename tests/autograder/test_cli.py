@@ -181,3 +181,20 @@ def test_command_line_defaults_are_the_api_defaults():
     assert args.only_ungraded == signature["only_ungraded"].default
     export = build_parser().parse_args(["export"])
     assert export.assignment == inspect.signature(api.export).parameters["assignment"].default
+
+
+def test_both_command_lines_share_their_grading_options_with_one_meaning():
+    from autograder.instructor.cli import build_parser as instructor_parser
+
+    shared = ["--nbgrader-root", "ws", "--student", "s1", "--only-ungraded", "--workers", "3"]
+    grader = build_parser().parse_args(["grade", ASSIGNMENT, *shared, "--regrade"])
+    instructor = instructor_parser().parse_args(["grade", ASSIGNMENT, *shared, "--regrade"])
+    for args in (grader, instructor):
+        assert (args.nbgrader_root, args.students, args.workers) == ("ws", ["s1"], 3)
+        assert args.only_ungraded and args.regrade and args.progress
+    assert build_parser().parse_args(["regrade", ASSIGNMENT]).regrade
+    assert not build_parser().parse_args(["grade", ASSIGNMENT]).regrade
+    # --course is only ever the repository root, given before the instructor's command.
+    assert instructor_parser().parse_args(["--course", "repo", "check-sync"]).course == "repo"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["grade", ASSIGNMENT, "--course", "repo"])
