@@ -35,7 +35,7 @@ from autograder.course import (
     read_toml,
 )
 from autograder.course_layout import notebook_needs_gpu
-from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX
+from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, checked_name
 from autograder.intake import TemplateError, load_template
 
 COURSE_FILE = Path("course") / "course.toml"
@@ -64,9 +64,7 @@ def load_course(path: str | os.PathLike[str]) -> Course:
 
 def _assignment(table: Table, root: Path) -> Assignment:
     table.only(["name", "source", "release", "notebooks"])
-    name = table.get("name", str, example='"a1"')
-    if not name or "/" in name or name.startswith("."):
-        raise table.error(f"name {name!r} must be a plain folder name such as 'a1'")
+    name = _name(table, '"a1"')
     source = root / table.get("source", str, f"{SOLUTIONS_DIR}/{name}")
     release = root / table.get("release", str, f"{ASSIGNMENTS_DIR}/{name}")
     if not source.is_dir():
@@ -80,7 +78,7 @@ def _assignment(table: Table, root: Path) -> Assignment:
 
 def _notebook(table: Table, source: Path) -> NotebookEntry:
     table.only(["name", "points", "needs_gpu", "runtime_budget"])
-    name = table.get("name", str, example='"layers"')
+    name = _name(table, '"layers"')
     points = table.get("points", float, example="<the notebook's maximum score>")
     needs_gpu = table.get("needs_gpu", bool, False)
     budget = table.get("runtime_budget", int, DEFAULT_RUNTIME_BUDGET)
@@ -110,3 +108,11 @@ def _notebook(table: Table, source: Path) -> NotebookEntry:
             f'"dlcourse" "needs_gpu" is {str(declared_gpu).lower()}: make them agree'
         )
     return NotebookEntry(name, points, needs_gpu, budget)
+
+
+def _name(table: Table, example: str) -> str:
+    """The table's ``name``: it becomes a folder or file name, so it follows that rule."""
+    try:
+        return checked_name(table.get("name", str, example=example), "name")
+    except ValueError as error:
+        raise table.error(str(error)) from None

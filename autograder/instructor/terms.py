@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from autograder.course import DEFAULT_TIMEZONE, AssignmentDates, CourseError, Table, Term, read_toml
+from autograder.files import is_usable_name
 
 TERMS_DIR = Path("course") / "terms"
 CURRENT_TERM_FILE = Path("course") / "current_term"
@@ -52,7 +53,7 @@ def current_term(course_dir: str | os.PathLike[str]) -> Term:
             f"{marker} does not exist: write the current term id into it "
             "(e.g. `echo 2026-fall > course/current_term`)"
         ) from None
-    if not term_id or "/" in term_id or "\n" in term_id:
+    if not is_usable_name(term_id):
         raise CourseError(f"{marker} must hold one term id on one line, got {term_id!r}")
     path = term_path(course_dir, term_id)
     if not path.is_file():
@@ -77,7 +78,7 @@ def new_term(
     must be whole weeks so deadlines stay on the same weekday. An existing file is
     never overwritten.
     """
-    if not term_id or "/" in term_id or term_id.startswith("."):
+    if not is_usable_name(term_id):
         raise CourseError(f"term id {term_id!r} must be a plain name such as '2027-fall'")
     target = term_path(course_dir, term_id)
     if target.exists():

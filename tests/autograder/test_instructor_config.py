@@ -107,3 +107,10 @@ def test_the_cli_writes_a_term_and_exits_2_on_a_config_error(course_dir, capsys)
     assert current_term(course_dir).dates["mini"].release == date(2028, 9, 4)
     assert main(["--course", str(course_dir), "new-term", "2028-fall"]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_names_that_become_folders_follow_the_one_name_rule(course_dir):
+    message = _course_error(course_dir, COURSE_TOML.replace('name = "mini"', 'name = "../mini"', 1))
+    assert "assignments[0]: name '../mini' cannot be used in a file name" in message
+    with pytest.raises(CourseError, match="term id 'a b' must be a plain name"):
+        new_term(course_dir, "a b")
