@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from autograder.course_layout import SUBMITTED_DIR
 from autograder.files import atomic_write_bytes, checked_name
 from autograder.reports.export import StudentInfo
 
@@ -239,7 +240,7 @@ def import_lms_zip(
     elif not isinstance(roster, Roster):
         roster = Roster.from_csv(roster)
     report = ImportReport(assignment)
-    root = Path(course_dir) / "submitted"
+    root = Path(course_dir) / SUBMITTED_DIR
     try:
         archive = zipfile.ZipFile(zip_path)
     except (OSError, zipfile.BadZipFile) as error:

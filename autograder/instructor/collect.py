@@ -23,14 +23,13 @@ from pathlib import Path
 
 from autograder import api
 from autograder.course import CourseError
+from autograder.course_layout import SUBMITTED_DIR
 from autograder.files import checked_name
 from autograder.instructor.swap import fresh_sibling, swap_in
 from autograder.instructor.workspace import open_workspace
 from autograder.lms import ImportReport
 
 INBOUND_DIR = "inbound"
-SUBMITTED_DIR = "submitted"
-TIMESTAMP_FILE = "timestamp.txt"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.course import Course, CourseError
+from autograder.course_layout import GRADEBOOK_FILE, SUBMITTED_DIR, CourseLayout
+from autograder.files import NOTEBOOK_SUFFIX
 from autograder.instructor.config import COURSE_FILE, load_course
 from autograder.instructor.demo_table import Outcome, grade_table, layer_lines, outcome
 from autograder.instructor.grading import export, feedback, grade
@@ -149,15 +151,19 @@ def _copy_course(source: Course, repo: Path) -> Path:
 
 def _synthetic_classes(space: TermWorkspace, released: list[str]) -> dict[str, list]:
     classes = {}
+    layout = CourseLayout(space.root)
     for name in released:
         assignment = space.assignment(name)
         secrets = [
-            *(space.root / "source" / name / f"{nb.name}.ipynb" for nb in assignment.notebooks),
+            *(
+                layout.source_dir(name) / f"{nb.name}{NOTEBOOK_SUFFIX}"
+                for nb in assignment.notebooks
+            ),
             *(assignment.notebook_path(nb) for nb in assignment.notebooks),
-            space.root / "gradebook.db",
+            space.root / GRADEBOOK_FILE,
         ]
         students = build_class(assignment, space.course.root, secret_paths=secrets)
-        write_class(students, space.root / "submitted", name)
+        write_class(students, space.root / SUBMITTED_DIR, name)
         classes[name] = students
     return classes
 
