@@ -33,6 +33,8 @@ else:  # Python 3.10: the same parser, from PyPI
 
 from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, write_if_changed
 
+COURSE_FILE = Path("course") / "course.toml"
+"""The course definition, under the repository root."""
 DEFAULT_RUNTIME_BUDGET = 120
 DEFAULT_TIMEZONE = "UTC"
 END_OF_DAY = time(23, 59, 59)
@@ -90,7 +92,7 @@ class Course:
         """The assignments; a course that lists none yet is an error naming the fix."""
         if not self.assignments:
             raise CourseError(
-                f"{self.root / 'course' / 'course.toml'} lists no assignments yet: add an "
+                f"{self.root / COURSE_FILE} lists no assignments yet: add an "
                 "[[assignments]] table (with its [[assignments.notebooks]]) for each one, "
                 "in course order"
             )

@@ -38,7 +38,6 @@ from autograder.course_layout import notebook_needs_gpu
 from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, checked_name
 from autograder.intake import TemplateError, load_template
 
-COURSE_FILE = Path("course") / "course.toml"
 SOLUTIONS_DIR = "solutions"
 ASSIGNMENTS_DIR = "assignments"
 

@@ -28,10 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.course import Course, CourseError
+from autograder.course import COURSE_FILE, Course, CourseError
 from autograder.course_layout import GRADEBOOK_FILE, SUBMITTED_DIR, CourseLayout
-from autograder.files import NOTEBOOK_SUFFIX
-from autograder.instructor.config import COURSE_FILE, load_course
+from autograder.instructor.config import load_course
 from autograder.instructor.demo_table import Outcome, grade_table, layer_lines, outcome
 from autograder.instructor.grading import export, feedback, grade
 from autograder.instructor.release import release
@@ -154,14 +153,9 @@ def _synthetic_classes(space: TermWorkspace, released: list[str]) -> dict[str, l
     layout = CourseLayout(space.root)
     for name in released:
         assignment = space.assignment(name)
-        secrets = [
-            *(
-                layout.source_dir(name) / f"{nb.name}{NOTEBOOK_SUFFIX}"
-                for nb in assignment.notebooks
-            ),
-            *(assignment.notebook_path(nb) for nb in assignment.notebooks),
-            space.root / GRADEBOOK_FILE,
-        ]
+        sources = [assignment.notebook_path(nb) for nb in assignment.notebooks]
+        copies = [layout.source_dir(name) / path.name for path in sources]
+        secrets = [*copies, *sources, space.root / GRADEBOOK_FILE]
         students = build_class(assignment, space.course.root, secret_paths=secrets)
         write_class(students, space.root / SUBMITTED_DIR, name)
         classes[name] = students

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.box import Box
-from autograder.course import Assignment, Course, Term
+from autograder.course import COURSE_FILE, Assignment, Course, Term
 from autograder.course_layout import SOURCE_DIR, CourseLayout
-from autograder.instructor.config import COURSE_FILE, load_course
+from autograder.instructor.config import load_course
 from autograder.instructor.leaks import find_leaks
 from autograder.instructor.proof import AWAITING_GPU, ProofInputs, prove_notebook
 from autograder.instructor.record import ReleaseRecord, source_files, source_hashes, tree_hashes

@@ -24,10 +24,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course import Assignment, Course, CourseError, Term
+from autograder.course import COURSE_FILE, Assignment, Course, CourseError, Term
 from autograder.course_layout import CONFIG_FILE, SOURCE_DIR, TERM_FILE
 from autograder.files import atomic_write_text, write_if_changed
-from autograder.instructor.config import COURSE_FILE, load_course
+from autograder.instructor.config import load_course
 from autograder.instructor.record import source_files, source_hashes, tree_hashes
 from autograder.instructor.swap import fresh_sibling, swap_in
 from autograder.instructor.terms import current_term, load_term, term_path
