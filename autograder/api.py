@@ -2,7 +2,6 @@
 over these functions and takes its defaults from their signatures.
 
 - :func:`grade`: grade an assignment (only what changed since the last run);
-- :func:`regrade`: grade again even where the journal holds a result;
 - :func:`feedback`: write the students' feedback pages from the journal;
 - :func:`export`: write the grades CSV from the gradebook, as ``nbgrader export`` does;
 - :func:`report`: write the per-test pass-rate table and the score histogram;
@@ -22,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.course_layout import CourseConfigError, CourseLayout
+from autograder.course import CourseError
+from autograder.course_layout import CourseLayout
 from autograder.driver import GradingSummary, grade_assignment, load_templates, resolve_workspace
+from autograder.files import atomic_write_text
 from autograder.job import JobStatus
 from autograder.journal import Journal, JournalError
 
@@ -52,7 +53,8 @@ def grade(
     """Grade ``assignment``; jobs whose journaled result is still current are not rerun.
 
     ``students``: only these students. ``only_ungraded``: only students with no journal
-    entry and no gradebook submission. ``workers``: local worker processes (one per
+    entry and no gradebook submission. ``regrade``: grade again even where the journal
+    holds a result (e.g. after fixing the specs). ``workers``: local worker processes (one per
     core by default); ``scheduler``: a Dask scheduler address instead; ``executor``: an
     executor object of your own (you close it). ``term_seed``: default from
     ``<course>/term.json``.
@@ -72,35 +74,6 @@ def grade(
         )
 
 
-def regrade(
-    assignment: str,
-    course_dir: str | os.PathLike[str] = ".",
-    *,
-    students: Sequence[str] | None = None,
-    term_seed: int | None = None,
-    db_url: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    workspace: str | os.PathLike[str] | None = None,
-    progress: bool = True,
-    executor: Any = None,
-) -> GradingSummary:
-    """Grade ``assignment`` again, ignoring the journal (e.g. after fixing the specs)."""
-    return grade(
-        assignment,
-        course_dir,
-        students=students,
-        term_seed=term_seed,
-        db_url=db_url,
-        workers=workers,
-        scheduler=scheduler,
-        workspace=workspace,
-        progress=progress,
-        executor=executor,
-        regrade=True,
-    )
-
-
 def feedback(
     assignment: str,
     course_dir: str | os.PathLike[str] = ".",
@@ -108,11 +81,13 @@ def feedback(
     students: Sequence[str] | None = None,
     workspace: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Path]:
     """Write ``<out_dir>/<student>/<assignment>/<notebook>.html`` from the journal.
 
     ``out_dir`` defaults to ``<course>/feedback`` (where nbgrader keeps feedback).
-    Results that ended in ERROR are for the course team and get no page.
+    Results that ended in ERROR are for the course team and get no page; nor does a
+    result whose student id is unusable as a folder name (the reason goes to ``skipped``).
     """
     from autograder.reports.feedback import write_feedback
 
@@ -121,7 +96,7 @@ def feedback(
     results = _journal_results(layout, assignment, workspace, templates, students)
     keyed = {(assignment, name): template for name, template in templates.items()}
     target = Path(out_dir) if out_dir is not None else layout.root / FEEDBACK_DIR
-    return write_feedback(results, keyed, target)
+    return write_feedback(results, keyed, target, skipped)
 
 
 def export(
@@ -144,7 +119,7 @@ def export(
             db_url or settings.db_url, assignment, course_id=settings.course_id
         )
     except (FileNotFoundError, ValueError) as error:
-        raise CourseConfigError(str(error)) from error
+        raise CourseError(str(error)) from error
     return write_grades_csv(rows, Path(to) if to is not None else layout.root / GRADES_FILE)
 
 
@@ -186,8 +161,7 @@ def report(
     rows = pass_rates(results, assignment, templates)
     table = format_table(rows)
     csv_path = write_csv(rows, target / "passrates.csv")
-    txt_path = target / "passrates.txt"
-    txt_path.write_text(table + "\n", encoding="utf-8")
+    txt_path = atomic_write_text(target / "passrates.txt", table + "\n")
     totals: dict[str, float] = {}
     for result in results:
         totals[result.student_id] = totals.get(result.student_id, 0.0) + result.score
@@ -216,7 +190,7 @@ def collect_lms(
     try:
         return import_lms_zip(zip_path, layout.root, assignment, roster)
     except (LmsZipError, RosterError, FileNotFoundError) as error:
-        raise CourseConfigError(str(error)) from error
+        raise CourseError(str(error)) from error
 
 
 def _journal_results(
@@ -232,7 +206,7 @@ def _journal_results(
     results = []
     for _, entry in journal.entries(assignment):
         if isinstance(entry, JournalError):
-            raise CourseConfigError(str(entry))
+            raise CourseError(str(entry))
         if wanted is not None and entry.student_id not in wanted:
             continue
         if entry.status is JobStatus.ERROR or entry.notebook not in templates:
@@ -250,7 +224,7 @@ def _executor(workers: int | None, scheduler: str | None, executor: Any) -> Iter
         if value is not None
     ]
     if len(chosen) > 1:
-        raise CourseConfigError(
+        raise CourseError(
             f"pass only one of {', '.join(chosen)}: local workers, a Dask scheduler and an "
             "executor object are alternatives"
         )
@@ -263,7 +237,7 @@ def _executor(workers: int | None, scheduler: str | None, executor: Any) -> Iter
         try:
             started = DaskExecutor(scheduler)
         except (OSError, TimeoutError) as error:
-            raise CourseConfigError(
+            raise CourseError(
                 f"cannot reach the Dask scheduler at {scheduler!r}: {error}; check the "
                 "address (e.g. tcp://host:8786) or grade locally with --workers N"
             ) from error
@@ -273,6 +247,6 @@ def _executor(workers: int | None, scheduler: str | None, executor: Any) -> Iter
         try:
             started = LocalExecutor(workers)
         except ValueError as error:
-            raise CourseConfigError(str(error)) from error
+            raise CourseError(str(error)) from error
     with started:
         yield started

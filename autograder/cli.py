@@ -1,16 +1,24 @@
 """``python -m autograder``: the command line over :mod:`autograder.api`.
 
-    python -m autograder grade ASSIGNMENT --course DIR [--student ID ...] [--only-ungraded]
-        [--term-seed N] [--db URL] [--workers N | --scheduler ADDRESS] [--no-progress]
-    python -m autograder regrade ASSIGNMENT ...            (same options, journal ignored)
-    python -m autograder feedback ASSIGNMENT --course DIR [--student ID ...] [--out DIR]
-    python -m autograder export [ASSIGNMENT] --course DIR [--db URL] [--to FILE]
-    python -m autograder report ASSIGNMENT --course DIR [--out DIR]
-    python -m autograder collect-lms ZIP ASSIGNMENT --course DIR --roster CSV
+    python -m autograder grade ASSIGNMENT [--nbgrader-root DIR] [--student ID ...]
+        [--only-ungraded] [--regrade] [--term-seed N] [--db URL] [--workers N | --scheduler ADDRESS]
+        [--no-progress]
+    python -m autograder regrade ASSIGNMENT ...            (= grade --regrade)
+    python -m autograder feedback ASSIGNMENT [--nbgrader-root DIR] [--student ID ...] [--out DIR]
+    python -m autograder export [ASSIGNMENT] [--nbgrader-root DIR] [--db URL] [--to FILE]
+    python -m autograder report ASSIGNMENT [--nbgrader-root DIR] [--out DIR]
+    python -m autograder collect-lms ZIP ASSIGNMENT [--nbgrader-root DIR] --roster CSV
 
 Exit status: 0 all graded; 1 some jobs ended in ERROR; 2 a usage or configuration
 problem (the message names it and the fix); 3 work is left awaiting a GPU runner.
 Grading prints its summary line last. Defaults come from the API functions' signatures.
+
+The options both command lines share are defined here, once, with one meaning each
+(:mod:`autograder.instructor.cli` uses them): ``--nbgrader-root`` is an nbgrader course
+folder (``source/``, ``submitted/``, the gradebook); ``--student``, ``--only-ungraded``
+and ``--regrade`` pick the work; ``--workers`` / ``--scheduler`` say where jobs run;
+``--no-progress`` hides the bar. ``--course`` is only ever the repository root (the
+instructor's commands).
 """
 
 from __future__ import annotations
@@ -22,10 +30,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograder import api
-from autograder.course_layout import CourseConfigError
+from autograder.course import CourseError
 from autograder.driver import EXIT_ERRORS, EXIT_USAGE, GradebookWriteError, GradingSummary
+from autograder.intake import TemplateError
 from autograder.job import JobStatus
 from autograder.journal import JournalError
+from autograder.specs import SpecError
+
+#: Problems the course team fixes in the course or the options: exit status 2.
+CONFIG_ERRORS = (CourseError, TemplateError, SpecError, JournalError)
 
 
 def default(function: Callable[..., Any], name: str) -> Any:
@@ -45,65 +58,40 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m autograder", description="Grade nbgrader submissions in a sandbox."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, function, text in (
-        ("grade", api.grade, "grade an assignment (only what changed since the last run)"),
-        ("regrade", api.regrade, "grade an assignment again, ignoring earlier results"),
+    for name, text in (
+        ("grade", "grade an assignment (only what changed since the last run)"),
+        ("regrade", "grade an assignment again, ignoring earlier results (grade --regrade)"),
     ):
         sub = commands.add_parser(name, help=text, description=text)
-        sub.set_defaults(handler=_grade, function=function)
+        sub.set_defaults(handler=_grade)
         _assignment(sub)
-        _course(sub, function)
-        _students(sub, function)
-        if name == "grade":
-            sub.add_argument(
-                "--only-ungraded",
-                action="store_true",
-                default=default(function, "only_ungraded"),
-                help="only students with no result in the journal or the gradebook",
-            )
+        nbgrader_root(sub, api.grade)
+        students(sub, api.grade)
+        selection(sub, api.grade, regrade=name == "regrade")
         sub.add_argument(
             "--term-seed",
             type=int,
-            default=default(function, "term_seed"),
+            default=default(api.grade, "term_seed"),
             metavar="N",
-            help="the term's seed for per-student inputs (default: <course>/term.json)",
+            help="the term's seed for per-student inputs (default: <nbgrader-root>/term.json)",
         )
-        _db(sub, function)
-        where = sub.add_mutually_exclusive_group()
-        where.add_argument(
-            "--workers",
-            type=positive_int,
-            default=default(function, "workers"),
-            metavar="N",
-            help="local worker processes (default: one per core)",
-        )
-        where.add_argument(
-            "--scheduler",
-            default=default(function, "scheduler"),
-            metavar="ADDRESS",
-            help="grade on a Dask cluster, e.g. tcp://host:8786",
-        )
-        _workspace(sub, function)
-        sub.add_argument(
-            "--no-progress",
-            dest="progress",
-            action="store_false",
-            default=default(function, "progress"),
-            help="no progress bar",
-        )
+        _db(sub, api.grade)
+        pool(sub, api.grade)
+        _workspace(sub, api.grade)
+        progress(sub, api.grade)
 
     sub = commands.add_parser("feedback", help="write the students' feedback pages")
     sub.set_defaults(handler=_feedback)
     _assignment(sub)
-    _course(sub, api.feedback)
-    _students(sub, api.feedback)
+    nbgrader_root(sub, api.feedback)
+    students(sub, api.feedback)
     _workspace(sub, api.feedback)
     sub.add_argument(
         "--out",
         dest="out_dir",
         default=default(api.feedback, "out_dir"),
         metavar="DIR",
-        help="where the pages go (default: <course>/feedback)",
+        help="where the pages go (default: <nbgrader-root>/feedback)",
     )
 
     sub = commands.add_parser("export", help="write the grades CSV as nbgrader export does")
@@ -114,25 +102,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=default(api.export, "assignment"),
         help="only this assignment (default: all)",
     )
-    _course(sub, api.export)
+    nbgrader_root(sub, api.export)
     _db(sub, api.export)
     sub.add_argument(
         "--to",
         default=default(api.export, "to"),
         metavar="FILE",
-        help="the CSV file (default: <course>/grades.csv)",
+        help="the CSV file (default: <nbgrader-root>/grades.csv)",
     )
     sub = commands.add_parser("report", help="write the pass-rate table and the score histogram")
     sub.set_defaults(handler=_report)
     _assignment(sub)
-    _course(sub, api.report)
+    nbgrader_root(sub, api.report)
     _workspace(sub, api.report)
     sub.add_argument(
         "--out",
         dest="out_dir",
         default=default(api.report, "out_dir"),
         metavar="DIR",
-        help="where the files go (default: <course>/reports/<assignment>)",
+        help="where the files go (default: <nbgrader-root>/reports/<assignment>)",
     )
 
     sub = commands.add_parser(
@@ -141,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(handler=_collect_lms)
     sub.add_argument("zip_path", metavar="ZIP", help="the zip downloaded from the LMS")
     _assignment(sub)
-    _course(sub, api.collect_lms)
+    nbgrader_root(sub, api.collect_lms)
     sub.add_argument(
         "--roster", required=True, metavar="CSV", help="lms_id,student_id[,first_name,...]"
     )
@@ -150,10 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    return run_command(build_parser(), argv)
+
+
+def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` and run its ``handler``; a course problem exits 2 with its message,
+    a gradebook that refused a write exits 1 (the results are safe in the journal)."""
+    args = parser.parse_args(argv)
     try:
-        return args.handler(args)
-    except (CourseConfigError, JournalError) as error:
+        return int(args.handler(args))
+    except CONFIG_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except GradebookWriteError as error:
@@ -162,19 +156,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    options = {
-        "course_dir": args.course,
-        "students": args.students,
-        "term_seed": args.term_seed,
-        "db_url": args.db,
-        "workers": args.workers,
-        "scheduler": args.scheduler,
-        "workspace": args.workspace,
-        "progress": args.progress,
-    }
-    if args.command == "grade":
-        options["only_ungraded"] = args.only_ungraded
-    summary: GradingSummary = args.function(args.assignment, **options)
+    summary = api.grade(
+        args.assignment, args.nbgrader_root, students=args.students,
+        only_ungraded=args.only_ungraded, regrade=args.regrade, term_seed=args.term_seed,
+        db_url=args.db, workers=args.workers, scheduler=args.scheduler,
+        workspace=args.workspace, progress=args.progress,
+    )  # fmt: skip
+    return print_summary(summary)
+
+
+def print_summary(summary: GradingSummary) -> int:
+    """Warnings, errors, then the summary line last; returns the run's exit status."""
     for problem in summary.problems:
         print(f"warning: {problem}", file=sys.stderr)
     for result in summary.results:
@@ -186,6 +178,13 @@ def _grade(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def print_feedback(paths: list[Any], skipped: list[str]) -> int:
+    for problem in skipped:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(f"wrote {len(paths)} feedback page(s)")
+    return 0
+
+
 def _last_line(text: str) -> str:
     """The gist of an error: a traceback's last line names the exception and its message."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -193,25 +192,28 @@ def _last_line(text: str) -> str:
 
 
 def _feedback(args: argparse.Namespace) -> int:
+    skipped: list[str] = []
     paths = api.feedback(
         args.assignment,
-        args.course,
+        args.nbgrader_root,
         students=args.students,
         workspace=args.workspace,
         out_dir=args.out_dir,
+        skipped=skipped,
     )
-    print(f"wrote {len(paths)} feedback page(s)")
-    return 0
+    return print_feedback(paths, skipped)
 
 
 def _export(args: argparse.Namespace) -> int:
-    path = api.export(args.assignment, args.course, db_url=args.db, to=args.to)
+    path = api.export(args.assignment, args.nbgrader_root, db_url=args.db, to=args.to)
     print(f"wrote {path}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    files = api.report(args.assignment, args.course, workspace=args.workspace, out_dir=args.out_dir)
+    files = api.report(
+        args.assignment, args.nbgrader_root, workspace=args.workspace, out_dir=args.out_dir
+    )
     print(files.table)
     print(f"{files.students} student(s); wrote {files.pass_rates_csv}, {files.histogram_png}")
     return 0
@@ -219,7 +221,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _collect_lms(args: argparse.Namespace) -> int:
     """Exit 1 when entries were left unmatched or skipped: someone must look at them."""
-    report = api.collect_lms(args.zip_path, args.assignment, args.course, roster=args.roster)
+    report = api.collect_lms(args.zip_path, args.assignment, args.nbgrader_root, roster=args.roster)
     print(report.summary())
     return EXIT_ERRORS if report.unmatched or report.skipped else 0
 
@@ -228,16 +230,23 @@ def _assignment(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("assignment", help="the assignment name (its folder under source/)")
 
 
-def _course(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+def nbgrader_root(
+    parser: argparse.ArgumentParser,
+    function: Callable[..., Any],
+    parameter: str = "course_dir",
+    text: str = "%(default)s",
+) -> None:
+    """``--nbgrader-root DIR``: an nbgrader course folder (source/, submitted/, gradebook)."""
     parser.add_argument(
-        "--course",
-        default=default(function, "course_dir"),
+        "--nbgrader-root",
+        dest="nbgrader_root",
+        default=default(function, parameter),
         metavar="DIR",
-        help="the nbgrader course root, holding source/ and submitted/ (default: %(default)s)",
+        help=f"the nbgrader course folder, holding source/ and submitted/ (default: {text})",
     )
 
 
-def _students(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+def students(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
     parser.add_argument(
         "--student",
         dest="students",
@@ -249,12 +258,62 @@ def _students(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> 
     )
 
 
+def workers(parser: Any, function: Callable[..., Any]) -> None:
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=default(function, "workers"),
+        metavar="N",
+        help="local grading processes (default: one per core)",
+    )
+
+
+def selection(
+    parser: argparse.ArgumentParser, function: Callable[..., Any], *, regrade: bool = False
+) -> None:
+    """``--only-ungraded`` and ``--regrade``: which students and results a run takes."""
+    parser.add_argument(
+        "--only-ungraded",
+        action="store_true",
+        default=default(function, "only_ungraded"),
+        help="only students with no result in the journal or the gradebook",
+    )
+    parser.add_argument(
+        "--regrade",
+        action="store_true",
+        default=regrade or default(function, "regrade"),
+        help="grade again, ignoring earlier results",
+    )
+
+
+def pool(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+    """``--workers N`` or ``--scheduler ADDRESS``: where the jobs run."""
+    where = parser.add_mutually_exclusive_group()
+    workers(where, function)
+    where.add_argument(
+        "--scheduler",
+        default=default(function, "scheduler"),
+        metavar="ADDRESS",
+        help="grade on a Dask cluster, e.g. tcp://host:8786",
+    )
+
+
+def progress(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=default(function, "progress"),
+        help="no progress bar",
+    )
+
+
 def _db(parser: argparse.ArgumentParser, function: Callable[..., Any]) -> None:
     parser.add_argument(
         "--db",
         default=default(function, "db_url"),
         metavar="URL",
-        help="SQLAlchemy URL of the gradebook (default: sqlite:///<course>/gradebook.db)",
+        help="SQLAlchemy URL of the gradebook (default: <nbgrader-root>/gradebook.db)",
     )
 
 
@@ -263,5 +322,5 @@ def _workspace(parser: argparse.ArgumentParser, function: Callable[..., Any]) ->
         "--workspace",
         default=default(function, "workspace"),
         metavar="DIR",
-        help="where the journal lives (default: <course>/autograder)",
+        help="where the journal lives (default: <nbgrader-root>/autograder)",
     )

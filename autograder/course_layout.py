@@ -4,9 +4,9 @@ The course follows nbgrader's standard layout::
 
     <course>/
       nbgrader_config.py                       optional: CourseDirectory.db_url, .course_id
-      term.json                                optional: {"seed": <int>}, the term seed;
-                                               "due": {<assignment>: "<ISO UTC>"} and
-                                               "late_policy": {...} (see autograder.late)
+      term.json                                optional: the term (autograder.course.Term):
+                                               its seed, dates, time zone, late policy;
+                                               {"seed": N} alone is a term without dates
       gradebook.db                             the gradebook (default database)
       source/<assignment>/<nb>.ipynb           instructor source, with hidden tests
       source/<assignment>/<nb>.specs.py        the notebook's check specs (trusted side)
@@ -15,7 +15,7 @@ The course follows nbgrader's standard layout::
       submitted/<student>/<assignment>/timestamp.txt   optional, as nbgrader collects it
 
 Everything wrong with this layout is the course team's to fix, so it raises
-:class:`CourseConfigError` with a message naming the problem and the fix.
+:class:`CourseError` with a message naming the problem and the fix.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from autograder.course import CourseError, Term
+from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, checked_name, is_usable_name
 from autograder.intake import match_submission_files
 from autograder.job import GradingJob
-from autograder.late import LateRule
 from autograder.sandbox.limits import Limits
 
 SOURCE_DIR = "source"
@@ -39,14 +40,8 @@ TERM_FILE = "term.json"
 GRADEBOOK_FILE = "gradebook.db"
 CONFIG_FILE = "nbgrader_config.py"
 TIMESTAMP_FILE = "timestamp.txt"
-SPECS_SUFFIX = ".specs.py"
-NOTEBOOK_SUFFIX = ".ipynb"
 #: nbgrader's CourseDirectory.course_id default, so our rows match what its apps write.
 DEFAULT_COURSE_ID = ""
-
-
-class CourseConfigError(ValueError):
-    """The course directory or the grading settings are unusable; the message says the fix."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +74,14 @@ class CourseLayout:
         """Check that ``course_dir`` looks like a course (it has ``source/``)."""
         root = Path(course_dir).expanduser().resolve()
         if not root.is_dir():
-            raise CourseConfigError(
+            raise CourseError(
                 f"course directory {root} does not exist: pass the nbgrader course root "
-                "(the folder holding source/ and submitted/) with --course DIR"
+                "(the folder holding source/ and submitted/) with --nbgrader-root DIR"
             )
         if not (root / SOURCE_DIR).is_dir():
-            raise CourseConfigError(
+            raise CourseError(
                 f"{root} has no {SOURCE_DIR}/ folder, so it is not an nbgrader course root: "
-                "pass the folder holding source/ and submitted/ with --course DIR"
+                "pass the folder holding source/ and submitted/ with --nbgrader-root DIR"
             )
         return cls(root)
 
@@ -103,72 +98,21 @@ class CourseLayout:
             course_id=str(course_dir.get("course_id", DEFAULT_COURSE_ID)),
         )
 
-    def term_seed(self, explicit: int | None = None) -> int:
-        """The term seed: ``explicit`` when given, else ``term.json``'s ``seed``."""
-        if explicit is not None:
-            return _checked_seed(explicit, "the term seed given")
+    def term(self, seed: int | None = None) -> Term:
+        """The term from ``term.json``; ``seed``, when given, replaces its seed (and
+        stands for a term without dates when there is no ``term.json``)."""
         path = self.root / TERM_FILE
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise CourseError(f"the term seed given must be an integer, got {seed!r}")
         if not path.is_file():
-            raise CourseConfigError(
-                "no term seed: pass --term-seed N (Python API: term_seed=N) or write "
-                f'{{"seed": N}} to {path}'
-            )
-        data = self._term_data()
-        if "seed" not in data:
-            raise CourseConfigError(f'{path} must hold {{"seed": N}} with an integer N')
-        return _checked_seed(data["seed"], f"the seed in {path}")
-
-    def due_date(self, assignment: str) -> datetime | None:
-        """``term.json``'s ``due[assignment]`` (naive UTC), or None when it names none."""
-        path = self.root / TERM_FILE
-        due = self._term_data().get("due", {})
-        value = due.get(assignment) if isinstance(due, dict) else None
-        if value is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is not None:
-            raise CourseConfigError(
-                f"{path}: due[{assignment!r}] must be a naive UTC ISO datetime such as "
-                f'"2026-09-28T23:59:59", got {value!r}'
-            )
-        return parsed
-
-    def late_rule(self, assignment: str) -> LateRule | None:
-        """The assignment's due instant with ``term.json``'s ``late_policy``; None when
-        either is missing (then nothing is penalized)."""
-        due = self.due_date(assignment)
-        policy = self._term_data().get("late_policy")
-        if due is None or policy is None:
-            return None
-        path = self.root / TERM_FILE
-        try:
-            per_day, max_days = policy["late_penalty_per_day"], policy["max_late_days"]
-            if isinstance(max_days, bool) or not isinstance(max_days, int):
-                raise TypeError(f"max_late_days {max_days!r} is not an integer")
-            return LateRule(due, float(per_day), max_days)
-        except (KeyError, TypeError, ValueError) as error:
-            raise CourseConfigError(
-                f'{path}: late_policy must be {{"late_penalty_per_day": <0..1>, '
-                f'"max_late_days": <integer >= 0>}} ({error})'
-            ) from error
-
-    def _term_data(self) -> dict[str, Any]:
-        """``term.json`` as a dict ({} when there is none)."""
-        path = self.root / TERM_FILE
-        if not path.is_file():
-            return {}
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CourseConfigError(
-                f'cannot read {path} ({error}): it must hold {{"seed": N}} with an integer N'
-            ) from error
-        if not isinstance(data, dict):
-            raise CourseConfigError(f'{path} must hold {{"seed": N}} with an integer N')
-        return data
+            if seed is None:
+                raise CourseError(
+                    "no term seed: pass --term-seed N (Python API: term_seed=N) or write "
+                    f'{{"seed": N}} to {path}'
+                )
+            return Term("", seed)
+        term = Term.read_json(path)
+        return term if seed is None else term.with_seed(seed)
 
     # --- source side ----------------------------------------------------------------
     def source_dir(self, assignment: str) -> Path:
@@ -181,9 +125,9 @@ class CourseLayout:
     def source_notebooks(self, assignment: str) -> tuple[SourceNotebook, ...]:
         """The assignment's notebooks in name order, each with its specs file."""
         directory = self.source_dir(assignment)
-        if not _is_component(assignment) or not directory.is_dir():
+        if not is_usable_name(assignment) or not directory.is_dir():
             known = ", ".join(self.assignments()) or "none"
-            raise CourseConfigError(
+            raise CourseError(
                 f"unknown assignment {assignment!r}: {SOURCE_DIR}/{assignment}/ does not exist "
                 f"in {self.root} (assignments found: {known})"
             )
@@ -194,12 +138,12 @@ class CourseLayout:
             name = path.name[: -len(NOTEBOOK_SUFFIX)]
             specs = directory / f"{name}{SPECS_SUFFIX}"
             if not _visible_regular_file(specs):
-                raise CourseConfigError(
+                raise CourseError(
                     f"{path} has no check specs: write {specs} defining SPECS for its tests"
                 )
             notebooks.append(SourceNotebook(name, path, specs, notebook_needs_gpu(path)))
         if not notebooks:
-            raise CourseConfigError(
+            raise CourseError(
                 f"assignment {assignment!r} has no notebooks: put the instructor's source "
                 f"notebook(s) in {directory}"
             )
@@ -224,7 +168,23 @@ class CourseLayout:
         return self.root / SUBMITTED_DIR / student_id / assignment
 
     def students(self, assignment: str) -> list[str]:
-        """Students with a submission folder for this assignment, sorted."""
+        """Students with a submission folder for this assignment and a usable id, sorted."""
+        return [student for student in self._submitting(assignment) if is_usable_name(student)]
+
+    def refused_students(self, assignment: str) -> list[str]:
+        """Why each submission folder whose name is not a usable student id is not graded."""
+        refused = []
+        for student in self._submitting(assignment):
+            try:
+                checked_name(student, "student id")
+            except ValueError as error:
+                refused.append(
+                    f"{self.submission_dir(student, assignment)} is not graded: {error}; "
+                    "rename the folder to the student's id"
+                )
+        return refused
+
+    def _submitting(self, assignment: str) -> list[str]:
         return [
             student
             for student in _visible_dirs(self.root / SUBMITTED_DIR)
@@ -290,8 +250,8 @@ class CourseLayout:
             return self.students(assignment)
         chosen = list(dict.fromkeys(students))
         for student in chosen:
-            if not _is_component(student) or not self.submission_dir(student, assignment).is_dir():
-                raise CourseConfigError(
+            if not is_usable_name(student) or not self.submission_dir(student, assignment).is_dir():
+                raise CourseError(
                     f"student {student!r} has no submission for {assignment!r}: expected "
                     f"{self.root / SUBMITTED_DIR / student / assignment} (run nbgrader collect "
                     "or check the student id)"
@@ -309,15 +269,9 @@ def _read_nbgrader_config(path: Path) -> dict[str, Any]:
     except ConfigFileNotFound:
         return {}
     except Exception as error:  # the file is Python; any failure is the course team's to fix
-        raise CourseConfigError(f"cannot load {path}: {error}; fix or remove the file") from error
+        raise CourseError(f"cannot load {path}: {error}; fix or remove the file") from error
     section = config.get("CourseDirectory", {})
     return {key: section[key] for key in ("db_url", "course_id") if key in section}
-
-
-def _checked_seed(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise CourseConfigError(f"{what} must be an integer, got {value!r}")
-    return value
 
 
 def notebook_needs_gpu(path: Path) -> bool:
@@ -325,19 +279,14 @@ def notebook_needs_gpu(path: Path) -> bool:
     try:
         metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
-        raise CourseConfigError(f"cannot read instructor notebook {path}: {error}") from error
+        raise CourseError(f"cannot read instructor notebook {path}: {error}") from error
     section = metadata.get("dlcourse", {}) if isinstance(metadata, dict) else None
     value = section.get("needs_gpu", False) if isinstance(section, dict) else None
     if not isinstance(value, bool):
-        raise CourseConfigError(
+        raise CourseError(
             f'{path}: metadata "dlcourse" "needs_gpu" must be true or false, got {value!r}'
         )
     return value
-
-
-def _is_component(name: str) -> bool:
-    """A single visible path component (no separators, not ``.``/``..``)."""
-    return bool(name) and "/" not in name and "\0" not in name and not name.startswith(".")
 
 
 def _visible_regular_file(path: Path) -> bool:

@@ -37,12 +37,13 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from autograder.course_layout import CourseConfigError, CourseLayout
+from autograder.course import CourseError, Term
+from autograder.course_layout import CourseLayout
+from autograder.files import atomic_write_text
 from autograder.gradebook_writer import GradebookWriter
 from autograder.intake import NotebookTemplate, TemplateError, load_template
 from autograder.job import GradingJob, JobResult, JobStatus
 from autograder.journal import FINAL_STATUSES, Journal, JournalError
-from autograder.late import LateRule
 from autograder.result_check import ResultRefused, check_result, parse_result
 
 WORKSPACE_DIR = "autograder"
@@ -111,15 +112,12 @@ class GradingRun:
 
     layout: CourseLayout
     assignment: str
-    term_seed: int
+    term: Term
+    """The seed of the students' inputs; the due instant and the late policy."""
     db_url: str
     course_id: str
     workspace: Path
     templates: dict[str, NotebookTemplate]
-    duedate: datetime | None = None
-    """The assignment's due instant (naive UTC) from ``term.json``, for the gradebook."""
-    late: LateRule | None = None
-    """The late policy that prices late notebooks (None: nothing is penalized)."""
 
     @property
     def journal(self) -> Journal:
@@ -134,21 +132,18 @@ def prepare_run(
     db_url: str | None = None,
     workspace: str | os.PathLike[str] | None = None,
 ) -> GradingRun:
-    """Resolve a run's settings; raises :class:`CourseConfigError` naming any problem."""
+    """Resolve a run's settings; raises :class:`CourseError` naming any problem."""
     layout = CourseLayout.open(course_dir)
     templates = load_templates(layout, assignment)
-    seed = layout.term_seed(term_seed)
     settings = layout.settings()
     return GradingRun(
         layout=layout,
         assignment=assignment,
-        term_seed=seed,
+        term=layout.term(term_seed),
         db_url=db_url or settings.db_url,
         course_id=settings.course_id,
         workspace=resolve_workspace(layout, workspace),
         templates=templates,
-        duedate=layout.due_date(assignment),
-        late=layout.late_rule(assignment),
     )
 
 
@@ -159,7 +154,7 @@ def load_templates(layout: CourseLayout, assignment: str) -> dict[str, NotebookT
         try:
             templates[notebook.name] = load_template(notebook.path)
         except TemplateError as error:
-            raise CourseConfigError(
+            raise CourseError(
                 f"{notebook.path} cannot be graded: {error}; fix the source notebook"
             ) from error
     return templates
@@ -196,8 +191,10 @@ def grade_assignment(
         journal.remove_temporaries(assignment)
         _write_structure(writer, run)
         skip = _already_graded(journal, writer) if only_ungraded else None
-        jobs = run.layout.build_jobs(assignment, run.term_seed, students=students, skip=skip)
+        jobs = run.layout.build_jobs(assignment, run.term.seed, students=students, skip=skip)
         summary = GradingSummary(assignment)
+        if students is None:
+            summary.problems.extend(run.layout.refused_students(assignment))
         fingerprints = {job.key: job.fingerprint() for job in jobs}
         pending = []
         for job in jobs:
@@ -278,7 +275,9 @@ def _accept(
 
 def _write_structure(writer: GradebookWriter, run: GradingRun) -> None:
     try:
-        writer.ensure_assignment(run.assignment, run.templates, duedate=run.duedate)
+        writer.ensure_assignment(
+            run.assignment, run.templates, duedate=run.term.due_instant(run.assignment)
+        )
     except SQLAlchemyError as error:
         raise GradebookWriteError(
             f"cannot prepare {run.assignment!r} in the gradebook {run.db_url}: {error}"
@@ -290,7 +289,7 @@ def _write_result(writer: GradebookWriter, run: GradingRun, result: JobResult) -
     timestamp: datetime | None = run.layout.submission_timestamp(
         result.student_id, result.assignment
     )
-    penalty = run.late.penalty(result.score, timestamp) if run.late is not None else 0.0
+    penalty = run.term.late_penalty(result.assignment, result.score, timestamp)
     try:
         writer.write(
             result, run.templates[result.notebook], timestamp=timestamp, late_penalty=penalty
@@ -349,9 +348,7 @@ def _executor_scope(executor: Any) -> Iterator[Any]:
     try:
         from autograder.executors import LocalExecutor
     except ImportError as error:
-        raise CourseConfigError(
-            f"no executor available ({error}); pass one with executor=..."
-        ) from error
+        raise CourseError(f"no executor available ({error}); pass one with executor=...") from error
     with LocalExecutor() as default:
         yield default
 
@@ -364,9 +361,9 @@ def prepare_workspace(workspace: Path) -> None:
     """
     if workspace.is_dir():
         return
-    workspace.mkdir(parents=True)
-    (workspace / ".gitignore").write_text(
-        "# Written by the autograder: student results stay out of git.\n*\n", encoding="utf-8"
+    atomic_write_text(
+        workspace / ".gitignore",
+        "# Written by the autograder: student results stay out of git.\n*\n",
     )
 
 
@@ -384,7 +381,7 @@ def workspace_lock(workspace: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise CourseConfigError(
+            raise CourseError(
                 f"another grading run holds {path}; wait for it to finish (the journal and "
                 "gradebook have a single writer) or pass a different workspace"
             ) from None

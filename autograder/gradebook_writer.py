@@ -49,7 +49,8 @@ from nbgrader.api import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session
 
-from autograder.course_layout import DEFAULT_COURSE_ID, CourseConfigError
+from autograder.course import CourseError
+from autograder.course_layout import DEFAULT_COURSE_ID
 from autograder.intake import CellRole, NotebookTemplate, TemplateCell
 from autograder.job import JobResult, JobStatus
 from autograder.result_check import check_result
@@ -62,7 +63,7 @@ SCORED_STATUSES = frozenset({JobStatus.GRADED, JobStatus.TIMEOUT})
 DbSession = scoped_session[Session]
 
 
-class GradebookMismatch(CourseConfigError):
+class GradebookMismatch(CourseError):
     """The gradebook's copy of an assignment disagrees with the instructor's source."""
 
 
@@ -157,7 +158,7 @@ class GradebookWriter:
             with _alembic_on_path():
                 self._gradebook = Gradebook(db_url, course_id=course_id)
         except (SQLAlchemyError, ValueError, OSError) as error:
-            raise CourseConfigError(
+            raise CourseError(
                 f"cannot open the gradebook at {db_url!r}: {error}; pass a working "
                 "SQLAlchemy URL with --db URL (default: sqlite:///<course>/gradebook.db)"
             ) from error
@@ -233,9 +234,9 @@ class GradebookWriter:
     ) -> bool:
         """Record one result in one transaction; returns whether anything was scored.
 
-        ``late_penalty``: points the notebook loses for lateness (:mod:`autograder.late`),
-        stored where nbgrader's late-submission plugins store it, so ``nbgrader export``
-        and formgrader subtract it.
+        ``late_penalty``: points the notebook loses for lateness
+        (:class:`autograder.course.LatePolicy`), stored where nbgrader's late-submission
+        plugins store it, so ``nbgrader export`` and formgrader subtract it.
 
         Raises :class:`~autograder.result_check.ResultRefused` for a result the template
         does not allow; nothing is written then.

@@ -13,17 +13,16 @@ into the gradebook repairs a run killed between the two writes. Only the driver 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.files import TEMP_PREFIX, atomic_write_text, checked_name
 from autograder.job import GradingJob, JobResult, JobStatus
 from autograder.result_check import parse_result
 
 SUFFIX = ".json"
-TEMP_PREFIX = ".tmp-"
+__all__ = ["FINAL_STATUSES", "SUFFIX", "TEMP_PREFIX", "Journal", "JournalError"]
 
 #: Statuses that settle a job: an entry with one of these is not graded again.
 #: ERROR (a grader problem) and AWAITING_GPU (no runner yet) are retried on the next run.
@@ -54,20 +53,9 @@ class Journal:
     def write(self, result: JobResult) -> Path:
         """Store ``result`` atomically, replacing any earlier entry for the same job."""
         path = self.path_for(result.assignment, result.student_id, result.notebook)
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(result.to_dict(), indent=1, sort_keys=True, allow_nan=False)
-        handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=SUFFIX, dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)  # make the rename itself survive a power cut
-        return path
+        # Student results: readable by the course team's account only.
+        return atomic_write_text(path, text + "\n", mode=0o600)
 
     def read(self, path: Path) -> JobResult:
         """Load one entry, checking its shape and that it belongs where it is stored."""
@@ -154,22 +142,7 @@ class Journal:
 
 def _check_component(what: str, name: str) -> None:
     """Refuse names that would escape or hide inside the journal folder."""
-    if not name or "/" in name or "\\" in name or "\0" in name or name.startswith("."):
-        raise JournalError(
-            f"{what} name {name!r} cannot be a journal path component "
-            "(it must be non-empty, must not start with '.', and must hold no slashes)"
-        )
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Flush a folder's entry table; some filesystems refuse, which is harmless here."""
     try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
+        checked_name(name, what)
+    except ValueError as error:
+        raise JournalError(f"{error} (it would be a journal path component)") from None

@@ -30,7 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.reports._files import atomic_write_bytes, safe_component
+from autograder.course_layout import SUBMITTED_DIR
+from autograder.files import atomic_write_bytes, checked_name
 from autograder.reports.export import StudentInfo
 
 _CANVAS = re.compile(
@@ -142,7 +143,7 @@ def _field(value: object, where: str, column: str) -> str:
 def _student_id(value: object, where: str) -> str:
     text = _field(value, where, "student_id")
     try:
-        return safe_component(text, "student_id")
+        return checked_name(text, "student_id")
     except ValueError as error:
         raise RosterError(f"{where}: {error}") from None
 
@@ -233,13 +234,13 @@ def import_lms_zip(
     assignment name unusable as a folder; nothing inside the archive raises.
     """
     config = config or LmsImportConfig()
-    safe_component(assignment, "assignment")
+    checked_name(assignment, "assignment")
     if isinstance(roster, Mapping):
         roster = Roster.from_mapping(roster)
     elif not isinstance(roster, Roster):
         roster = Roster.from_csv(roster)
     report = ImportReport(assignment)
-    root = Path(course_dir) / "submitted"
+    root = Path(course_dir) / SUBMITTED_DIR
     try:
         archive = zipfile.ZipFile(zip_path)
     except (OSError, zipfile.BadZipFile) as error:

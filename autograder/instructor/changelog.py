@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.instructor.errors import CourseFileError
+from autograder.course import CourseError
 from autograder.instructor.record import file_hash
 from autograder.intake import CellRole, TemplateError, load_template
 
@@ -71,7 +71,7 @@ def changelog(
 
 def _notebooks(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
-        raise CourseFileError(f"{folder} is not a release folder: pass assignments/<a>/ folders")
+        raise CourseError(f"{folder} is not a release folder: pass assignments/<a>/ folders")
     return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
 
 
@@ -79,7 +79,7 @@ def _tests(path: Path) -> dict[str, tuple[float, str]]:
     try:
         template = load_template(path)
     except TemplateError as error:
-        raise CourseFileError(f"{path} is not a usable nbgrader notebook: {error}") from None
+        raise CourseError(f"{path} is not a usable nbgrader notebook: {error}") from None
     return {
         cell.grade_id: (cell.points, cell.release_source)
         for cell in template.cells

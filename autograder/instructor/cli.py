@@ -4,10 +4,13 @@
     collect A (--lms-zip ZIP --roster CSV | --exchange DIR) | grade A | feedback A
     export | term-report | demo [--out DIR] [--workers N]
 
-Commands that grade work in the term workspace (``--term``, default the current term;
-``--workspace``, default ``workspace/<term>``). Defaults come from the API's signatures.
-Exit codes: 0 success; 1 a proof, the sync check, grading or the demo failed, or a
-collect left entries unmatched; 2 a configuration error; 3 work awaits a GPU runner.
+``--course DIR`` is the repository root (holding ``course/``). Commands that grade work
+in the term's nbgrader course folder (``--term``, default the current term;
+``--nbgrader-root``, default ``workspace/<term>``). The options shared with
+``python -m autograder`` come from :mod:`autograder.cli`, with the same meaning; defaults
+come from the API's signatures. Exit codes: 0 success; 1 a proof, the sync check,
+grading or the demo failed, or a collect left entries unmatched; 2 a configuration
+error; 3 work awaits a GPU runner.
 """
 
 from __future__ import annotations
@@ -16,25 +19,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from autograder.cli import default, positive_int
-from autograder.course_layout import CourseConfigError
-from autograder.driver import GradebookWriteError
+from autograder import cli
+from autograder.cli import default
+from autograder.course import CourseError
 from autograder.instructor import collect, demo, grading
 from autograder.instructor.changelog import changelog
-from autograder.instructor.errors import CourseFileError
 from autograder.instructor.release import release
 from autograder.instructor.sync import check_sync
 from autograder.instructor.term_report import term_report
 from autograder.instructor.terms import new_term
-from autograder.intake import TemplateError
-from autograder.journal import JournalError
-from autograder.specs import SpecError
-
-CONFIG_ERRORS = (CourseFileError, CourseConfigError, TemplateError, SpecError, JournalError)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder.instructor", description=__doc__)
+    parser.set_defaults(handler=_run)
     parser.add_argument("--course", default=".", help="repository root (default: current dir)")
     commands = parser.add_subparsers(dest="command", required=True)
     term = commands.add_parser("new-term", help="write course/terms/TERM_ID.toml")
@@ -57,20 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the demo folder, wiped first (default: workspace/demo)",
     )
-    run.add_argument(
-        "--workers",
-        type=positive_int,
-        default=default(demo.run_demo, "workers"),
-        metavar="N",
-        help="grading processes (default: one per core)",
-    )
-    run.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        default=default(demo.run_demo, "progress"),
-        help="no progress bar",
-    )
+    cli.workers(run, demo.run_demo)
+    cli.progress(run, demo.run_demo)
     return parser
 
 
@@ -83,12 +69,7 @@ def _workspace_commands(commands: argparse._SubParsersAction) -> None:
         default=default(grading.grade, "term_id"),
         help="the term (default: course/current_term)",
     )
-    where.add_argument(
-        "--workspace",
-        default=default(grading.grade, "workspace"),
-        metavar="DIR",
-        help="the term workspace (default: workspace/<term>)",
-    )
+    cli.nbgrader_root(where, grading.grade, "workspace", "workspace/<term>")
     take = commands.add_parser("collect", parents=[where], help="bring submissions into it")
     take.add_argument("assignment")
     source = take.add_mutually_exclusive_group(required=True)
@@ -97,56 +78,19 @@ def _workspace_commands(commands: argparse._SubParsersAction) -> None:
     take.add_argument("--roster", metavar="CSV", help="lms_id,student_id (with --lms-zip)")
     run = commands.add_parser("grade", parents=[where], help="grade an assignment")
     run.add_argument("assignment")
-    run.add_argument(
-        "--student",
-        dest="students",
-        action="extend",
-        nargs="+",
-        metavar="ID",
-        default=default(grading.grade, "students"),
-        help="only these students",
-    )
-    run.add_argument(
-        "--only-ungraded",
-        action="store_true",
-        default=default(grading.grade, "only_ungraded"),
-        help="only students without a result",
-    )
-    run.add_argument(
-        "--regrade",
-        action="store_true",
-        default=default(grading.grade, "regrade"),
-        help="grade again, ignoring earlier results",
-    )
-    pool = run.add_mutually_exclusive_group()
-    pool.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        default=default(grading.grade, "workers"),
-        help="local grading processes (default: one per core)",
-    )
-    pool.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        default=default(grading.grade, "scheduler"),
-        help="a Dask scheduler, e.g. tcp://host:8786",
-    )
-    run.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        default=default(grading.grade, "progress"),
-        help="no progress bar",
-    )
+    cli.students(run, grading.grade)
+    cli.selection(run, grading.grade)
+    cli.pool(run, grading.grade)
+    cli.progress(run, grading.grade)
     back = commands.add_parser("feedback", parents=[where], help="write feedback pages")
     back.add_argument("assignment")
+    cli.students(back, grading.feedback)
     back.add_argument(
         "--out",
         dest="out_dir",
         metavar="DIR",
         default=default(grading.feedback, "out_dir"),
-        help="where the pages go (default: <workspace>/feedback)",
+        help="where the pages go (default: <nbgrader-root>/feedback)",
     )
     out = commands.add_parser("export", parents=[where], help="grades CSV, histograms, pass rates")
     out.add_argument(
@@ -154,27 +98,19 @@ def _workspace_commands(commands: argparse._SubParsersAction) -> None:
         dest="out_dir",
         metavar="DIR",
         default=default(grading.export, "out_dir"),
-        help="where the files go (default: the workspace)",
+        help="where the files go (default: the nbgrader root)",
     )
     page = commands.add_parser("term-report", parents=[where], help="the one-page HTML report")
     page.add_argument(
         "--out",
         metavar="FILE",
         default=default(term_report, "out"),
-        help="the HTML file (default: <workspace>/term_report.html)",
+        help="the HTML file (default: <nbgrader-root>/term_report.html)",
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except CONFIG_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except GradebookWriteError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return cli.run_command(build_parser(), argv)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -205,15 +141,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    where = {"term_id": args.term_id, "workspace": args.workspace}
+    where = {"term_id": args.term_id, "workspace": args.nbgrader_root}
     if args.exchange is not None:
         if args.roster is not None:
-            raise CourseFileError("--roster goes with --lms-zip, not with --exchange")
+            raise CourseError("--roster goes with --lms-zip, not with --exchange")
         found = collect.collect_exchange(args.assignment, args.exchange, args.course, **where)
         print(found.summary())
         return 1 if found.skipped else 0
     if args.roster is None:
-        raise CourseFileError("--lms-zip needs --roster CSV (columns lms_id,student_id)")
+        raise CourseError("--lms-zip needs --roster CSV (columns lms_id,student_id)")
     report = collect.collect_lms(args.assignment, args.lms_zip, args.roster, args.course, **where)
     print(report.summary())
     if report.unmatched:
@@ -227,30 +163,25 @@ def _collect(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     summary = grading.grade(
-        args.assignment, args.course, term_id=args.term_id, workspace=args.workspace,
+        args.assignment, args.course, term_id=args.term_id, workspace=args.nbgrader_root,
         students=args.students, only_ungraded=args.only_ungraded, regrade=args.regrade,
         workers=args.workers, scheduler=args.scheduler, progress=args.progress,
     )  # fmt: skip
-    for problem in summary.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    if summary.unchanged:
-        print(f"{summary.unchanged} unchanged since the last run (not regraded)")
-    print(summary.line)
-    return summary.exit_code
+    return cli.print_summary(summary)
 
 
 def _feedback(args: argparse.Namespace) -> int:
+    skipped: list[str] = []
     paths = grading.feedback(
-        args.assignment, args.course, term_id=args.term_id, workspace=args.workspace,
-        out_dir=args.out_dir,
+        args.assignment, args.course, term_id=args.term_id, workspace=args.nbgrader_root,
+        students=args.students, out_dir=args.out_dir, skipped=skipped,
     )  # fmt: skip
-    print(f"wrote {len(paths)} feedback page(s)")
-    return 0
+    return cli.print_feedback(paths, skipped)
 
 
 def _export(args: argparse.Namespace) -> int:
     files = grading.export(
-        args.course, term_id=args.term_id, workspace=args.workspace, out_dir=args.out_dir
+        args.course, term_id=args.term_id, workspace=args.nbgrader_root, out_dir=args.out_dir
     )
     print(f"wrote {files.grades_csv}")
     for name, report in files.reports.items():
@@ -259,7 +190,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _term_report(args: argparse.Namespace) -> int:
-    path = term_report(args.course, term_id=args.term_id, workspace=args.workspace, out=args.out)
+    path = term_report(
+        args.course, term_id=args.term_id, workspace=args.nbgrader_root, out=args.out
+    )
     print(f"wrote {path}")
     return 0
 

@@ -22,15 +22,14 @@ from datetime import datetime
 from pathlib import Path
 
 from autograder import api
-from autograder.instructor.errors import CourseFileError
+from autograder.course import CourseError
+from autograder.course_layout import SUBMITTED_DIR
+from autograder.files import checked_name
 from autograder.instructor.swap import fresh_sibling, swap_in
 from autograder.instructor.workspace import open_workspace
 from autograder.lms import ImportReport
-from autograder.reports._files import safe_component
 
 INBOUND_DIR = "inbound"
-SUBMITTED_DIR = "submitted"
-TIMESTAMP_FILE = "timestamp.txt"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -88,7 +87,7 @@ def collect_exchange(
     space.assignment(assignment)
     inbound = Path(exchange) / space.course.course_id / INBOUND_DIR
     if not inbound.is_dir():
-        raise CourseFileError(
+        raise CourseError(
             f"no nbgrader inbound folder at {inbound}: pass the exchange root (nbgrader's "
             f"Exchange.root) holding <course_id>/inbound/, with course_id "
             f"{space.course.course_id!r} as in course.toml"
@@ -114,7 +113,7 @@ def _latest(inbound: Path, assignment: str, report: ExchangeReport) -> dict[str,
             report.skipped.append((entry.name, "not a folder"))
             continue
         try:
-            safe_component(student, "student id")
+            checked_name(student, "student id")
             when = parse_utc(stamp)
         except (ValueError, OverflowError) as error:
             report.skipped.append((entry.name, f"unusable name: {error}"))

@@ -16,88 +16,30 @@ Example::
     runtime_budget = 120           # seconds the solution may take top to bottom (default 120)
 
 :func:`load_course` checks every key and the files on disk; each problem raises
-:class:`~autograder.instructor.errors.CourseFileError` naming the file, the key and the fix.
+:class:`~autograder.course.CourseError` naming the file, the key and the fix.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course_layout import CourseConfigError, notebook_needs_gpu
-from autograder.instructor.errors import CourseFileError
-from autograder.instructor.tomlfields import Table, read_toml
+from autograder.course import (
+    DEFAULT_RUNTIME_BUDGET,
+    Assignment,
+    Course,
+    CourseError,
+    NotebookEntry,
+    Table,
+    read_toml,
+)
+from autograder.course_layout import notebook_needs_gpu
+from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, checked_name
 from autograder.intake import TemplateError, load_template
 
-COURSE_FILE = Path("course") / "course.toml"
 SOLUTIONS_DIR = "solutions"
 ASSIGNMENTS_DIR = "assignments"
-NOTEBOOK_SUFFIX = ".ipynb"
-SPECS_SUFFIX = ".specs.py"
-DEFAULT_RUNTIME_BUDGET = 120
-
-
-@dataclass(frozen=True)
-class NotebookEntry:
-    """One notebook of an assignment."""
-
-    name: str
-    """File name without ``.ipynb``; the specs file is ``<name>.specs.py`` next to it."""
-    points: float
-    """The notebook's maximum score (autograded and manually graded), as its template says."""
-    needs_gpu: bool = False
-    """Graded only on a GPU runner; without one its proof is reported as awaiting a GPU."""
-    runtime_budget: int = DEFAULT_RUNTIME_BUDGET
-    """Seconds the solution may take to run top to bottom in the sandbox."""
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One assignment: where its source lives and where its release goes."""
-
-    name: str
-    notebooks: tuple[NotebookEntry, ...]
-    source: Path
-    """Absolute folder of the source notebooks (default ``<root>/solutions/<name>``)."""
-    release: Path
-    """Absolute folder the release is written to (default ``<root>/assignments/<name>``)."""
-
-    def notebook_path(self, notebook: NotebookEntry) -> Path:
-        return self.source / f"{notebook.name}{NOTEBOOK_SUFFIX}"
-
-    def specs_path(self, notebook: NotebookEntry) -> Path:
-        return self.source / f"{notebook.name}{SPECS_SUFFIX}"
-
-
-@dataclass(frozen=True)
-class Course:
-    """The whole course definition; ``root`` is the repository root."""
-
-    course_id: str
-    assignments: tuple[Assignment, ...]
-    root: Path
-
-    def require_assignments(self) -> tuple[Assignment, ...]:
-        """The assignments; a course that lists none yet is an error naming the fix."""
-        if not self.assignments:
-            raise CourseFileError(
-                f"{self.root / COURSE_FILE} lists no assignments yet: add an [[assignments]] "
-                "table (with its [[assignments.notebooks]]) for each one, in course order"
-            )
-        return self.assignments
-
-    def assignment(self, name: str) -> Assignment:
-        self.require_assignments()
-        for assignment in self.assignments:
-            if assignment.name == name:
-                return assignment
-        known = ", ".join(a.name for a in self.assignments)
-        raise CourseFileError(
-            f"course.toml: no assignment named {name!r} (assignments: {known}); "
-            "add a [[assignments]] table for it or fix the name"
-        )
 
 
 def load_course(path: str | os.PathLike[str]) -> Course:
@@ -121,9 +63,7 @@ def load_course(path: str | os.PathLike[str]) -> Course:
 
 def _assignment(table: Table, root: Path) -> Assignment:
     table.only(["name", "source", "release", "notebooks"])
-    name = table.get("name", str, example='"a1"')
-    if not name or "/" in name or name.startswith("."):
-        raise table.error(f"name {name!r} must be a plain folder name such as 'a1'")
+    name = _name(table, '"a1"')
     source = root / table.get("source", str, f"{SOLUTIONS_DIR}/{name}")
     release = root / table.get("release", str, f"{ASSIGNMENTS_DIR}/{name}")
     if not source.is_dir():
@@ -137,7 +77,7 @@ def _assignment(table: Table, root: Path) -> Assignment:
 
 def _notebook(table: Table, source: Path) -> NotebookEntry:
     table.only(["name", "points", "needs_gpu", "runtime_budget"])
-    name = table.get("name", str, example='"layers"')
+    name = _name(table, '"layers"')
     points = table.get("points", float, example="<the notebook's maximum score>")
     needs_gpu = table.get("needs_gpu", bool, False)
     budget = table.get("runtime_budget", int, DEFAULT_RUNTIME_BUDGET)
@@ -152,7 +92,7 @@ def _notebook(table: Table, source: Path) -> NotebookEntry:
     try:
         max_score = load_template(path).max_score
         declared_gpu = notebook_needs_gpu(path)
-    except (TemplateError, CourseConfigError) as error:
+    except (TemplateError, CourseError) as error:
         raise table.error(
             f"notebook {path.name} is not a usable nbgrader source: {error}"
         ) from None
@@ -167,3 +107,11 @@ def _notebook(table: Table, source: Path) -> NotebookEntry:
             f'"dlcourse" "needs_gpu" is {str(declared_gpu).lower()}: make them agree'
         )
     return NotebookEntry(name, points, needs_gpu, budget)
+
+
+def _name(table: Table, example: str) -> str:
+    """The table's ``name``: it becomes a folder or file name, so it follows that rule."""
+    try:
+        return checked_name(table.get("name", str, example=example), "name")
+    except ValueError as error:
+        raise table.error(str(error)) from None

@@ -28,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.instructor.config import COURSE_FILE, Course, load_course
+from autograder.course import COURSE_FILE, Course, CourseError
+from autograder.course_layout import GRADEBOOK_FILE, SUBMITTED_DIR, CourseLayout
+from autograder.instructor.config import load_course
 from autograder.instructor.demo_table import Outcome, grade_table, layer_lines, outcome
-from autograder.instructor.errors import CourseFileError
 from autograder.instructor.grading import export, feedback, grade
 from autograder.instructor.release import ReleaseReport, release
 from autograder.instructor.synthetic import build_class, write_class
@@ -122,15 +123,15 @@ def _fresh_folder(folder: Path, source: Course) -> None:
     """Empty ``folder`` if the demo made it; refuse any other non-empty folder."""
     repo = source.root
     if folder == repo or folder in repo.parents:
-        raise CourseFileError(f"the demo folder {folder} holds the repository: pick another --out")
+        raise CourseError(f"the demo folder {folder} holds the repository: pick another --out")
     for name in ("course", "solutions", "assignments"):
         if folder == repo / name or repo / name in folder.parents:
-            raise CourseFileError(
+            raise CourseError(
                 f"the demo folder {folder} is inside the repository's {name}/: pick another --out"
             )
     if folder.exists() and any(folder.iterdir()):
         if not (folder / MARKER).is_file():
-            raise CourseFileError(
+            raise CourseError(
                 f"{folder} is not empty and was not made by the demo (no {MARKER} in it): "
                 "pick another --out or empty it first"
             )
@@ -152,15 +153,14 @@ def _copy_course(source: Course, repo: Path) -> Path:
 
 def _synthetic_classes(space: TermWorkspace, released: list[str]) -> dict[str, list]:
     classes = {}
+    layout = CourseLayout(space.root)
     for name in released:
         assignment = space.assignment(name)
-        secrets = [
-            *(space.root / "source" / name / f"{nb.name}.ipynb" for nb in assignment.notebooks),
-            *(assignment.notebook_path(nb) for nb in assignment.notebooks),
-            space.root / "gradebook.db",
-        ]
+        sources = [assignment.notebook_path(nb) for nb in assignment.notebooks]
+        copies = [layout.source_dir(name) / path.name for path in sources]
+        secrets = [*copies, *sources, space.root / GRADEBOOK_FILE]
         students = build_class(assignment, space.course.root, secret_paths=secrets)
-        write_class(students, space.root / "submitted", name)
+        write_class(students, space.root / SUBMITTED_DIR, name)
         classes[name] = students
     return classes
 

@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder import api
+from autograder.api import FEEDBACK_DIR, GRADES_FILE, REPORTS_DIR
 from autograder.driver import RESULTS_DIR, WORKSPACE_DIR, GradingSummary
 from autograder.instructor.workspace import TermWorkspace, open_workspace
-
-GRADES_FILE = "grades.csv"
-REPORTS_DIR = "reports"
-FEEDBACK_DIR = "feedback"
 
 
 def grade(
@@ -66,15 +63,17 @@ def feedback(
     workspace: str | os.PathLike[str] | None = None,
     students: Sequence[str] | None = None,
     out_dir: str | os.PathLike[str] | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Path]:
     """Write the feedback pages, ``<out_dir>/<student>/<a>/<notebook>.html``.
 
-    ``out_dir`` defaults to the workspace's ``feedback/`` (nbgrader's own place for it).
+    ``out_dir`` defaults to the workspace's ``feedback/`` (nbgrader's own place for it);
+    ``skipped`` collects why a result got no page (see :func:`autograder.api.feedback`).
     """
     space = open_workspace(course_dir, term_id=term_id, workspace=workspace)
     space.assignment(assignment)
     target = Path(out_dir) if out_dir is not None else space.root / FEEDBACK_DIR
-    return api.feedback(assignment, space.root, students=students, out_dir=target)
+    return api.feedback(assignment, space.root, students=students, out_dir=target, skipped=skipped)
 
 
 @dataclass(frozen=True)

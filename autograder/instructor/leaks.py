@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.files import SPECS_SUFFIX
 from autograder.intake import NotebookTemplate
 from autograder.specs import VISIBLE_STUDENT, SpecRegistry, make_case_inputs
 from dlcourse.checks import CHECKS_FOLDER
 from dlcourse.checks.casefile import CaseFileError, read_case_file
 
-SPECS_SUFFIX = ".specs.py"
 MIN_SECRET_CHARS = 8
 """Shorter lines (``x = cache``, ``pass``) are too common to count as a leak."""
 SUBSTRING_CHARS = 20

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.box import Box
-from autograder.instructor.config import NotebookEntry
+from autograder.course import NotebookEntry
 from autograder.job import GradingJob, JobResult, JobStatus, VerdictStatus
 from autograder.pipeline import grade_submission
 from autograder.sandbox.limits import Limits

@@ -12,7 +12,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.instructor.config import NOTEBOOK_SUFFIX, Assignment
+from autograder.course import Assignment
+from autograder.files import NOTEBOOK_SUFFIX
 
 RECORD_FILE = ".release.json"
 SKIPPED_NAMES = ("__pycache__",)

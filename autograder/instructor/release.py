@@ -28,13 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.box import Box
-from autograder.instructor.config import COURSE_FILE, Assignment, Course, load_course
+from autograder.course import COURSE_FILE, Assignment, Course, Term
+from autograder.course_layout import SOURCE_DIR, CourseLayout
+from autograder.instructor.config import load_course
 from autograder.instructor.hidden import prove_hidden
 from autograder.instructor.leaks import find_leaks
 from autograder.instructor.proof import AWAITING_GPU, ProofInputs, prove_notebook
 from autograder.instructor.record import ReleaseRecord, source_files, source_hashes, tree_hashes
 from autograder.instructor.swap import fresh_sibling, swap_in
-from autograder.instructor.terms import Term, current_term
+from autograder.instructor.terms import current_term
 from autograder.instructor.top_to_bottom import run_top_to_bottom
 from autograder.intake import load_template
 from autograder.specs import load_specs, write_release_checks
@@ -123,7 +125,7 @@ def _release_one(
 
 def _stage(assignment: Assignment, root: Path, seed: int, outcome: AssignmentRelease) -> Path:
     """Steps 1-2: ``<root>/source/<a>/`` with the source files and the visible checks."""
-    staged = root / "source" / assignment.name
+    staged = root / SOURCE_DIR / assignment.name
     for path in source_files(assignment):
         target = staged / path.relative_to(assignment.source)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -177,11 +179,8 @@ def _prove(
         from autograder.pipeline import process_box
 
         box = process_box()
-    extra = tuple(
-        path
-        for path in sorted(staged.iterdir())
-        if path.is_file() and path.suffix != ".ipynb" and not path.name.endswith(".specs.py")
-    )
+    # The grader's own rule for the data files a job gets (staged is <root>/source/<a>).
+    extra = CourseLayout(staged.parent.parent).extra_files(staged.name)
     for notebook in assignment.notebooks:
         inputs = ProofInputs(
             assignment=assignment.name,

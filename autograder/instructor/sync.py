@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from autograder.instructor.config import COURSE_FILE, load_course
+from autograder.course import COURSE_FILE
+from autograder.instructor.config import load_course
 from autograder.instructor.record import ReleaseRecord, source_hashes, tree_hashes
 from autograder.instructor.terms import current_term
 

@@ -25,14 +25,13 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from autograder.course import Assignment, CourseError
+from autograder.files import NOTEBOOK_SUFFIX, atomic_write_text
 from autograder.instructor.adversarial import Attack, attacks
-from autograder.instructor.config import NOTEBOOK_SUFFIX, Assignment
-from autograder.instructor.errors import CourseFileError
 from autograder.instructor.synthetic_files import Edit, PartialStudent, read_partials
 from autograder.intake import NotebookTemplate, load_template
 from autograder.intake.template import BEGIN_SOLUTION, END_SOLUTION
 from autograder.pipeline import autograded_tests
-from autograder.reports._files import atomic_write_text
 
 REFERENCE = "reference"
 BLANK = "blank"
@@ -70,7 +69,7 @@ def build_class(
     """The synthetic class of ``assignment``, from its source and its release folder.
 
     ``secret_paths``: files the snooping adversary tries to read (the graded sources, the
-    gradebook). Raises :class:`CourseFileError` for a release that is missing or a
+    gradebook). Raises :class:`CourseError` for a release that is missing or a
     partial student whose edits do not fit the notebooks.
     """
     templates = {
@@ -114,7 +113,7 @@ def write_class(students: Sequence[SyntheticStudent], submitted: Path, assignmen
 def _read_release(assignment: Assignment, name: str) -> NotebookNode:
     path = assignment.release / f"{name}{NOTEBOOK_SUFFIX}"
     if not path.is_file():
-        raise CourseFileError(
+        raise CourseError(
             f"{path} does not exist: release the assignment first "
             f"(`python -m autograder.instructor release {assignment.name}`)"
         )
@@ -168,7 +167,7 @@ def _partial(
     """The reference with ``partial``'s edits applied, and its expected score."""
     unknown = [grade_id for grade_id in partial.failing if grade_id not in points]
     if unknown:
-        raise CourseFileError(
+        raise CourseError(
             f"{partial.where}: 'failing' names {unknown}, which are not autograded tests of "
             f"this assignment (tests: {', '.join(sorted(points))}): fix the grade ids"
         )
@@ -183,13 +182,13 @@ def _partial(
 def _apply(edit: Edit, notebooks: dict[str, dict[str, list[_Region]]]) -> None:
     """Replace the one occurrence of ``edit.old`` in the cell's solution regions."""
     if edit.notebook not in notebooks:
-        raise CourseFileError(
+        raise CourseError(
             f"{edit.where}: notebook {edit.notebook!r} is not in this assignment (notebooks: "
             f"{', '.join(sorted(notebooks))}): fix 'notebook' (the name without .ipynb)"
         )
     cells = notebooks[edit.notebook]
     if edit.cell not in cells:
-        raise CourseFileError(
+        raise CourseError(
             f"{edit.where}: {edit.notebook} has no answer cell {edit.cell!r} (answer cells: "
             f"{', '.join(sorted(cells))}): fix 'cell' (the grade id of an answer cell)"
         )
@@ -197,7 +196,7 @@ def _apply(edit: Edit, notebooks: dict[str, dict[str, list[_Region]]]) -> None:
     found = sum(region.text.count(edit.old) for region in regions if region.solution)
     if found != 1:
         problem = "does not occur" if found == 0 else f"occurs {found} times"
-        raise CourseFileError(
+        raise CourseError(
             f"{edit.where}: 'old' text {edit.old!r} {problem} in the solution region of "
             f"{edit.notebook}/{edit.cell}: copy it exactly from the solution, with enough "
             "of the line to be unique"
@@ -227,7 +226,7 @@ def _check_unique(students: Sequence[SyntheticStudent]) -> None:
     seen: set[str] = set()
     for student in students:
         if student.student_id in seen:
-            raise CourseFileError(
+            raise CourseError(
                 f"synthetic student id {student.student_id!r} is used twice (reference, "
                 "blank and the adv-* ids are reserved): rename the partial student"
             )

@@ -23,8 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.instructor.errors import CourseFileError
-from autograder.instructor.tomlfields import Table, read_toml
+from autograder.course import CourseError, Table, read_toml
 
 SYNTHETIC_DIR = Path("course") / "synthetic"
 STUDENT_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -68,7 +67,7 @@ def read_partials(course_root: Path, assignment: str) -> list[PartialStudent]:
     for path in sorted(folder.glob("*.toml")):
         for student in read_partial_file(path, f"synthetic/{assignment}/{path.name}"):
             if student.student_id in seen:
-                raise CourseFileError(
+                raise CourseError(
                     f"{student.where}: the id is also used by {seen[student.student_id]}: give "
                     "every partial student its own id"
                 )

@@ -18,13 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder import api
+from autograder.api import REPORTS_DIR
 from autograder.course_layout import CourseLayout
 from autograder.driver import RESULTS_DIR, WORKSPACE_DIR, load_templates
-from autograder.instructor.grading import REPORTS_DIR, graded_assignments
+from autograder.files import atomic_write_text
+from autograder.instructor.grading import graded_assignments
 from autograder.instructor.workspace import TermWorkspace, open_workspace
 from autograder.job import JobResult, JobStatus
 from autograder.journal import Journal, JournalError
-from autograder.reports._files import atomic_write_text
 from autograder.reports.passrate import TABLE_HEADER, PassRateRow, pass_rates, table_cells
 
 REPORT_FILE = "term_report.html"

@@ -4,7 +4,7 @@ Default place: ``<repo>/workspace/<term_id>/`` (``workspace/`` is git-ignored). 
 
     workspace/<term_id>/
       nbgrader_config.py        CourseDirectory.course_id from course.toml (formgrader reads it)
-      term.json                 seed, due instants (UTC), late policy: from course/terms/<term>.toml
+      term.json                 the term of course/terms/<term>.toml (Term.write_json)
       source/<a>/               the repository's solutions/<a>/: the listed notebooks, their
                                 specs and data files, refreshed whenever a command opens it
       submitted/<student>/<a>/  collected work
@@ -19,24 +19,21 @@ the term's seed from the term file, never from a command line.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.instructor.config import COURSE_FILE, Assignment, Course, load_course
-from autograder.instructor.errors import CourseFileError
+from autograder.course import COURSE_FILE, Assignment, Course, CourseError, Term
+from autograder.course_layout import CONFIG_FILE, SOURCE_DIR, TERM_FILE
+from autograder.files import atomic_write_text, write_if_changed
+from autograder.instructor.config import load_course
 from autograder.instructor.record import source_files, source_hashes, tree_hashes
 from autograder.instructor.swap import fresh_sibling, swap_in
-from autograder.instructor.terms import Term, current_term, load_term, term_path
-from autograder.reports._files import atomic_write_text
+from autograder.instructor.terms import current_term, load_term, term_path
 
 WORKSPACES_DIR = "workspace"
 """Under the repository root; git-ignored."""
-SOURCE_DIR = "source"
-TERM_FILE = "term.json"
-CONFIG_FILE = "nbgrader_config.py"
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ def load_term_by_id(course_dir: str | os.PathLike[str], term_id: str | None) -> 
         return current_term(course_dir)
     path = term_path(course_dir, term_id)
     if not path.is_file():
-        raise CourseFileError(
+        raise CourseError(
             f"term {term_id!r} has no file {path}: create it with "
             f"`python -m autograder.instructor new-term {term_id}` or fix the term id"
         )
@@ -96,8 +93,8 @@ def open_workspace(
         # bubblewrap.
         root.chmod(0o700)
     _ignore_in_git(root)
-    _write_if_changed(root / TERM_FILE, _term_json(term))
-    _write_if_changed(root / CONFIG_FILE, _nbgrader_config(course))
+    term.write_json(root / TERM_FILE)
+    write_if_changed(root / CONFIG_FILE, _nbgrader_config(course))
     (root / SOURCE_DIR).mkdir(exist_ok=True)
     for assignment in course.assignments:
         sync_source(assignment, root / SOURCE_DIR / assignment.name)
@@ -126,7 +123,7 @@ def _check_not_inside_sources(root: Path, course: Course) -> None:
     for name in ("solutions", "assignments", "course"):
         protected = course.root / name
         if root == protected or protected in root.parents:
-            raise CourseFileError(
+            raise CourseError(
                 f"the workspace {root} is inside {protected}: student work must stay out of "
                 f"the course's sources; use the default {WORKSPACES_DIR}/<term> or another folder"
             )
@@ -137,24 +134,6 @@ def _ignore_in_git(root: Path) -> None:
     marker = root / ".gitignore"
     if not marker.exists():
         atomic_write_text(marker, "# A term workspace: student work stays out of git.\n*\n")
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        atomic_write_text(path, text)
-
-
-def _term_json(term: Term) -> str:
-    """What the grader reads of the term: the seed, due instants and the late policy."""
-    data: dict[str, object] = {"term_id": term.term_id, "seed": term.seed}
-    due = {name: term.due_instant(name) for name in term.dates}
-    data["due"] = {name: instant.isoformat() for name, instant in due.items() if instant}
-    if term.late_policy is not None:
-        data["late_policy"] = {
-            "late_penalty_per_day": term.late_policy.late_penalty_per_day,
-            "max_late_days": term.late_policy.max_late_days,
-        }
-    return json.dumps(data, indent=1) + "\n"
 
 
 def _nbgrader_config(course: Course) -> str:

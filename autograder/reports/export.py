@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from autograder.reports._files import atomic_write_text
+from autograder.files import atomic_write_text
 
 #: nbgrader 0.9.6's export columns, in order. (The penalty column is named
 #: ``late_submission_penalty`` in nbgrader's plugin.)

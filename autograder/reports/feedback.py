@@ -26,10 +26,10 @@ from typing import Any
 
 import jinja2
 
+from autograder.files import atomic_write_text, checked_name
 from autograder.intake.status import IntakeStatus, NoteKind
 from autograder.intake.template import CellRole, NotebookTemplate
 from autograder.job import JobResult, JobStatus, TestVerdict, VerdictStatus
-from autograder.reports._files import atomic_write_text, safe_component
 
 # --- section titles -----------------------------------------------------------------------
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
@@ -390,12 +390,15 @@ def write_feedback(
     results: Iterable[JobResult],
     templates: Mapping[tuple[str, str], NotebookTemplate],
     out_dir: str | os.PathLike[str],
+    skipped: list[str] | None = None,
 ) -> list[Path]:
     """Write ``<out_dir>/<student>/<assignment>/<notebook>.html`` for every result.
 
-    ``templates`` maps ``(assignment, notebook)`` to the notebook's template. Every
-    result is checked (template present, names usable as file names) before the first
-    file is written, so a bad batch writes nothing; each file is written atomically.
+    ``templates`` maps ``(assignment, notebook)`` to the notebook's template; a missing
+    one is checked before the first file is written, so such a batch writes nothing. A
+    result whose names are not usable in a file name (:func:`autograder.files.checked_name`)
+    gets no page, and the reason goes to ``skipped``: one odd id never stops the class.
+    Each file is written atomically.
     """
     out = Path(out_dir)
     planned: list[tuple[Path, JobResult, NotebookTemplate]] = []
@@ -407,11 +410,16 @@ def write_feedback(
                 f"{result.notebook!r} (student {result.student_id!r}): add it to `templates` "
                 "under the key (assignment, notebook)"
             )
-        path = (
-            out
-            / safe_component(result.student_id, "student id")
-            / safe_component(result.assignment, "assignment")
-            / f"{safe_component(result.notebook, 'notebook name')}.html"
-        )
+        try:
+            path = (
+                out
+                / checked_name(result.student_id, "student id")
+                / checked_name(result.assignment, "assignment")
+                / f"{checked_name(result.notebook, 'notebook name')}.html"
+            )
+        except ValueError as error:
+            if skipped is not None:
+                skipped.append(f"no feedback page for {'/'.join(result.key)}: {error}")
+            continue
         planned.append((path, result, template))
     return [atomic_write_text(path, render_feedback(r, t)) for path, r, t in planned]

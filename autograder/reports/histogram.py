@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from autograder.reports._files import atomic_write_bytes
+from autograder.files import atomic_write_bytes
 
 MAX_BINS = 20
 

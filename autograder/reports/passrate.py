@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
+from autograder.files import atomic_write_text
 from autograder.intake.template import CellRole, NotebookTemplate
 from autograder.job import JobResult, VerdictStatus
-from autograder.reports._files import atomic_write_text
 
 _SCORED = (VerdictStatus.PASSED, VerdictStatus.PARTIAL, VerdictStatus.FAILED, VerdictStatus.MISSING)
 

@@ -52,38 +52,38 @@ def run_main(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_missing_course_directory_exits_2_naming_it_and_the_option(tmp_path: Path, capsys):
     missing = tmp_path / "nowhere"
-    code, _, err = run_main(capsys, "grade", ASSIGNMENT, "--course", str(missing))
+    code, _, err = run_main(capsys, "grade", ASSIGNMENT, "--nbgrader-root", str(missing))
     assert code == 2
-    assert str(missing) in err and "--course DIR" in err
+    assert str(missing) in err and "--nbgrader-root DIR" in err
 
 
 def test_folder_without_source_is_not_taken_for_a_course(tmp_path: Path, capsys):
-    code, _, err = run_main(capsys, "grade", ASSIGNMENT, "--course", str(tmp_path))
+    code, _, err = run_main(capsys, "grade", ASSIGNMENT, "--nbgrader-root", str(tmp_path))
     assert code == 2 and "no source/ folder" in err
 
 
 def test_missing_term_seed_exits_2_naming_both_ways_to_give_it(course: Path, capsys):
     (course / "term.json").unlink()
-    code, _, err = run_main(capsys, "grade", ASSIGNMENT, "--course", str(course))
+    code, _, err = run_main(capsys, "grade", ASSIGNMENT, "--nbgrader-root", str(course))
     assert code == 2
     assert "--term-seed N" in err and str(course / "term.json") in err
 
 
 def test_malformed_term_file_exits_2(course: Path, capsys):
     (course / "term.json").write_text(json.dumps({"seed": "twelve"}))
-    code, _, err = run_main(capsys, "grade", ASSIGNMENT, "--course", str(course))
+    code, _, err = run_main(capsys, "grade", ASSIGNMENT, "--nbgrader-root", str(course))
     assert code == 2 and "must be an integer" in err
 
 
 def test_unknown_assignment_exits_2_listing_the_known_ones(course: Path, capsys):
-    code, _, err = run_main(capsys, "grade", "hw9", "--course", str(course))
+    code, _, err = run_main(capsys, "grade", "hw9", "--nbgrader-root", str(course))
     assert code == 2
     assert "unknown assignment 'hw9'" in err and "assignments found: hw1" in err
 
 
 def test_unknown_student_exits_2(course: Path, capsys):
     code, _, err = run_main(
-        capsys, "grade", ASSIGNMENT, "--course", str(course), "--student", "ghost"
+        capsys, "grade", ASSIGNMENT, "--nbgrader-root", str(course), "--student", "ghost"
     )
     assert code == 2 and "student 'ghost' has no submission" in err
 
@@ -97,7 +97,7 @@ def test_workers_and_scheduler_together_are_a_usage_error(course: Path, capsys):
 
 def test_settled_course_exits_0_with_the_summary_line_last(graded_course: Path, capsys):
     code, out, _ = run_main(
-        capsys, "grade", ASSIGNMENT, "--course", str(graded_course), "--no-progress"
+        capsys, "grade", ASSIGNMENT, "--nbgrader-root", str(graded_course), "--no-progress"
     )
     lines = out.strip().splitlines()
     assert code == 0
@@ -114,7 +114,7 @@ def test_grader_errors_exit_1_and_name_the_job(course: Path, capsys):
         capsys,
         "grade",
         ASSIGNMENT,
-        "--course",
+        "--nbgrader-root",
         str(course),
         "--student",
         "s01",
@@ -135,7 +135,7 @@ def test_gpu_work_left_exits_3_from_a_real_process(tmp_path: Path):
     course = make_course(tmp_path / "course", needs_gpu=True)  # fresh gradebook: no copy
     env = {**os.environ, "PATH": "/usr/bin:/bin"}  # the venv's bin (alembic) not on PATH
     done = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course", str(course)],
+        [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--nbgrader-root", str(course)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -153,19 +153,19 @@ def test_export_writes_nbgrader_csv_and_refuses_unknown_assignments(
 ):
     target = tmp_path / "grades.csv"
     code, out, _ = run_main(
-        capsys, "export", ASSIGNMENT, "--course", str(graded_course), "--to", str(target)
+        capsys, "export", ASSIGNMENT, "--nbgrader-root", str(graded_course), "--to", str(target)
     )
     assert code == 0 and str(target) in out
     with open(target, newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert sorted(row["student_id"] for row in rows) == list(STUDENTS)
-    code, _, err = run_main(capsys, "export", "hw9", "--course", str(graded_course))
+    code, _, err = run_main(capsys, "export", "hw9", "--nbgrader-root", str(graded_course))
     assert code == 2 and "'hw9' is not in the gradebook" in err
 
 
 def test_feedback_writes_a_page_per_graded_notebook(graded_course: Path, capsys):
     code, out, _ = run_main(
-        capsys, "feedback", ASSIGNMENT, "--course", str(graded_course), "--student", "s01"
+        capsys, "feedback", ASSIGNMENT, "--nbgrader-root", str(graded_course), "--student", "s01"
     )
     assert code == 0 and "wrote 2 feedback page(s)" in out
     for name in NOTEBOOKS:
@@ -175,9 +175,26 @@ def test_feedback_writes_a_page_per_graded_notebook(graded_course: Path, capsys)
 def test_command_line_defaults_are_the_api_defaults():
     args = build_parser().parse_args(["grade", ASSIGNMENT])
     signature = inspect.signature(api.grade).parameters
-    assert args.course == signature["course_dir"].default
+    assert args.nbgrader_root == signature["course_dir"].default
     assert args.workers == signature["workers"].default
     assert args.progress == signature["progress"].default
     assert args.only_ungraded == signature["only_ungraded"].default
     export = build_parser().parse_args(["export"])
     assert export.assignment == inspect.signature(api.export).parameters["assignment"].default
+
+
+def test_both_command_lines_share_their_grading_options_with_one_meaning():
+    from autograder.instructor.cli import build_parser as instructor_parser
+
+    shared = ["--nbgrader-root", "ws", "--student", "s1", "--only-ungraded", "--workers", "3"]
+    grader = build_parser().parse_args(["grade", ASSIGNMENT, *shared, "--regrade"])
+    instructor = instructor_parser().parse_args(["grade", ASSIGNMENT, *shared, "--regrade"])
+    for args in (grader, instructor):
+        assert (args.nbgrader_root, args.students, args.workers) == ("ws", ["s1"], 3)
+        assert args.only_ungraded and args.regrade and args.progress
+    assert build_parser().parse_args(["regrade", ASSIGNMENT]).regrade
+    assert not build_parser().parse_args(["grade", ASSIGNMENT]).regrade
+    # --course is only ever the repository root, given before the instructor's command.
+    assert instructor_parser().parse_args(["--course", "repo", "check-sync"]).course == "repo"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["grade", ASSIGNMENT, "--course", "repo"])

@@ -27,7 +27,7 @@ def graded_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_report_writes_a_row_per_test_and_a_png_histogram(graded_course, capsys):
-    assert main(["report", ASSIGNMENT, "--course", str(graded_course)]) == 0
+    assert main(["report", ASSIGNMENT, "--nbgrader-root", str(graded_course)]) == 0
     out = graded_course / "reports" / ASSIGNMENT
     with open(out / "passrates.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -59,7 +59,7 @@ def test_collect_lms_places_notebooks_and_exits_1_when_someone_must_look(tmp_pat
             f"roeric_999_9002_{NOTEBOOKS[0]}.ipynb": notebook,  # not on the roster
         },
     )
-    args = ["collect-lms", str(archive), ASSIGNMENT, "--course", str(course)]
+    args = ["collect-lms", str(archive), ASSIGNMENT, "--nbgrader-root", str(course)]
     assert main([*args, "--roster", str(roster)]) == 1
     placed = course / "submitted" / "s01" / ASSIGNMENT / f"{NOTEBOOKS[0]}.ipynb"
     assert placed.read_bytes() == notebook
@@ -70,7 +70,15 @@ def test_collect_lms_names_a_missing_roster_and_exits_2(tmp_path, capsys):
     course = make_course(tmp_path / "course", students=())
     archive = _lms_zip(tmp_path / "download.zip", {"x_1_2_a.ipynb": b"{}"})
     code = main(
-        ["collect-lms", str(archive), ASSIGNMENT, "--course", str(course), "--roster", "nope.csv"]
+        [
+            "collect-lms",
+            str(archive),
+            ASSIGNMENT,
+            "--nbgrader-root",
+            str(course),
+            "--roster",
+            "nope.csv",
+        ]
     )
     assert code == 2
     assert "nope.csv" in capsys.readouterr().err

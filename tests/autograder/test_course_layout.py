@@ -10,7 +10,8 @@ import nbformat
 import pytest
 from driver_fakes import ASSIGNMENT, TERM_SEED, make_course
 
-from autograder.course_layout import CourseConfigError, CourseLayout
+from autograder.course import CourseError
+from autograder.course_layout import CourseLayout
 
 
 @pytest.fixture
@@ -62,14 +63,14 @@ def test_needs_gpu_comes_from_the_source_notebook_metadata(tmp_path: Path):
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata["dlcourse"]["needs_gpu"] = "yes"
     nbformat.write(notebook, path)
-    with pytest.raises(CourseConfigError, match="needs_gpu"):
+    with pytest.raises(CourseError, match="needs_gpu"):
         CourseLayout.open(course).source_notebooks(ASSIGNMENT)
 
 
 def test_source_notebook_without_specs_names_the_file_to_write(course: Path):
     specs = course / "source" / ASSIGNMENT / "part2.specs.py"
     specs.unlink()
-    with pytest.raises(CourseConfigError, match=f"write {specs}"):
+    with pytest.raises(CourseError, match=f"write {specs}"):
         CourseLayout.open(course).source_notebooks(ASSIGNMENT)
 
 
@@ -87,20 +88,20 @@ def test_skip_drops_jobs_already_graded(course: Path):
 
 def test_term_seed_given_explicitly_wins_over_the_term_file(course: Path):
     layout = CourseLayout.open(course)
-    assert layout.term_seed() == TERM_SEED
-    assert layout.term_seed(99) == 99
-    with pytest.raises(CourseConfigError, match="must be an integer"):
-        layout.term_seed(True)  # a bool is not a seed
+    assert layout.term().seed == TERM_SEED
+    assert layout.term(99).seed == 99
+    with pytest.raises(CourseError, match="must be an integer"):
+        layout.term(True)  # a bool is not a seed
 
 
 def test_missing_term_seed_names_both_ways_to_give_one(tmp_path: Path):
     course = make_course(tmp_path / "course", students=(), term_seed=None)
-    with pytest.raises(CourseConfigError) as caught:
-        CourseLayout.open(course).term_seed()
+    with pytest.raises(CourseError) as caught:
+        CourseLayout.open(course).term()
     assert "--term-seed N" in str(caught.value) and "term.json" in str(caught.value)
     (course / "term.json").write_text(json.dumps({"seed": [1]}))
-    with pytest.raises(CourseConfigError, match="must be an integer"):
-        CourseLayout.open(course).term_seed()
+    with pytest.raises(CourseError, match="must be an integer"):
+        CourseLayout.open(course).term()
 
 
 def test_settings_default_to_nbgraders_and_follow_nbgrader_config(course: Path):
@@ -117,7 +118,23 @@ def test_settings_default_to_nbgraders_and_follow_nbgrader_config(course: Path):
 
 
 def test_unknown_assignment_lists_the_known_ones(course: Path):
-    with pytest.raises(CourseConfigError, match=r"unknown assignment 'hw2'.*found: hw1"):
+    with pytest.raises(CourseError, match=r"unknown assignment 'hw2'.*found: hw1"):
         CourseLayout.open(course).source_notebooks("hw2")
-    with pytest.raises(CourseConfigError, match="unknown assignment"):
+    with pytest.raises(CourseError, match="unknown assignment"):
         CourseLayout.open(course).source_notebooks("../course")
+
+
+def test_student_ids_are_checked_at_intake_with_one_rule(course: Path):
+    for name in ("jörg", "bad name", "semi;colon"):
+        (course / "submitted" / name / ASSIGNMENT).mkdir(parents=True)
+    layout = CourseLayout.open(course)
+    # Letters of any script are ids; a space or a ';' is not, and says how to fix it.
+    assert layout.students(ASSIGNMENT) == ["jörg", "s01", "s02"]
+    refused = layout.refused_students(ASSIGNMENT)
+    assert len(refused) == 2
+    assert "'bad name' cannot be used in a file name: use letters, digits" in refused[0]
+    assert "'semi;colon'" in refused[1] and "rename the folder" in refused[1]
+    students = {job.student_id for job in layout.build_jobs(ASSIGNMENT, TERM_SEED)}
+    assert students == {"jörg", "s01", "s02"}
+    with pytest.raises(CourseError, match="student 'bad name' has no submission"):
+        layout.build_jobs(ASSIGNMENT, TERM_SEED, students=["bad name"])

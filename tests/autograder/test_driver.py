@@ -25,7 +25,8 @@ from driver_fakes import (
     prepared_result,
 )
 
-from autograder.course_layout import CourseConfigError, CourseLayout
+from autograder.course import CourseError
+from autograder.course_layout import CourseLayout
 from autograder.driver import (
     EXIT_AWAITING_GPU,
     EXIT_ERRORS,
@@ -148,7 +149,7 @@ def test_students_option_limits_the_run_and_unknown_students_are_named(course: P
     chosen = PreparedExecutor()
     grade(course, chosen, students=["s03"])
     assert chosen.seen == [("s03", "part1"), ("s03", "part2")]
-    with pytest.raises(CourseConfigError, match="student 'nobody' has no submission"):
+    with pytest.raises(CourseError, match="student 'nobody' has no submission"):
         grade(course, PreparedExecutor(), students=["nobody"])
 
 
@@ -213,7 +214,7 @@ def test_journal_entries_without_gradebook_rows_are_replayed_on_the_next_run(
 
 def test_a_second_driver_on_the_same_workspace_is_refused(course: Path):
     with workspace_lock(course / "autograder"):
-        with pytest.raises(CourseConfigError, match="another grading run holds"):
+        with pytest.raises(CourseError, match="another grading run holds"):
             grade(course, PreparedExecutor())
 
 

@@ -213,9 +213,18 @@ def test_write_feedback_without_a_template_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_write_feedback_refuses_a_student_id_that_is_a_path(
+def test_one_odd_student_id_does_not_stop_the_class_feedback(
     tmp_path: Path, template: NotebookTemplate
 ) -> None:
-    with pytest.raises(ValueError, match="student id '../evil' cannot be used in a file name"):
-        write_feedback([make_result("../evil", {})], {(ASSIGNMENT, NOTEBOOK): template}, tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    out = tmp_path / "feedback"
+    results = [make_result("ann", {}), make_result("../evil", {}), make_result("jörg", {})]
+    skipped: list[str] = []
+    paths = write_feedback(results, {(ASSIGNMENT, NOTEBOOK): template}, out, skipped)
+    assert paths == [
+        out / "ann" / ASSIGNMENT / f"{NOTEBOOK}.html",
+        out / "jörg" / ASSIGNMENT / f"{NOTEBOOK}.html",
+    ]
+    assert all(path.is_file() for path in paths)
+    (problem,) = skipped
+    assert "student id '../evil' cannot be used in a file name" in problem
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedback"]  # nothing escaped

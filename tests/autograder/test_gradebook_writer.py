@@ -267,7 +267,7 @@ def test_nbgrader_export_shows_the_written_scores(course: Path, writer, template
 
 
 def test_unopenable_database_url_is_a_configuration_error_naming_the_option():
-    from autograder.course_layout import CourseConfigError
+    from autograder.course import CourseError
 
-    with pytest.raises(CourseConfigError, match="--db URL"):
+    with pytest.raises(CourseError, match="--db URL"):
         GradebookWriter("nosuchdialect://x")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from instructor_course import COURSE_TOML, make_course
 
-from autograder.instructor import CourseFileError, current_term, load_course, load_term, new_term
+from autograder.course import DEFAULT_RUNTIME_BUDGET
+from autograder.instructor import CourseError, current_term, load_course, load_term, new_term
 from autograder.instructor.cli import main
-from autograder.instructor.config import DEFAULT_RUNTIME_BUDGET
 
 
 @pytest.fixture()
@@ -20,7 +20,7 @@ def course_dir(tmp_path: Path) -> Path:
 
 def _course_error(course_dir: Path, text: str) -> str:
     (course_dir / "course" / "course.toml").write_text(text, encoding="utf-8")
-    with pytest.raises(CourseFileError) as caught:
+    with pytest.raises(CourseError) as caught:
         load_course(course_dir / "course" / "course.toml")
     return str(caught.value)
 
@@ -77,7 +77,7 @@ def test_a_term_file_reads_seed_dates_and_late_policy(course_dir):
 
 def test_a_missing_current_term_file_says_how_to_write_it(course_dir):
     (course_dir / "course" / "current_term").unlink()
-    with pytest.raises(CourseFileError, match="echo 2026-fall > course/current_term"):
+    with pytest.raises(CourseError, match="echo 2026-fall > course/current_term"):
         current_term(course_dir)
 
 
@@ -94,10 +94,10 @@ def test_new_term_takes_the_callers_shift_and_refuses_to_overwrite(course_dir):
     path = new_term(course_dir, "2027-spring", from_term="2026-fall", shift_days=21)
     assert load_term(path).dates["mini"].due == date(2026, 10, 12)
     before = path.read_bytes()
-    with pytest.raises(CourseFileError, match="already exists"):
+    with pytest.raises(CourseError, match="already exists"):
         new_term(course_dir, "2027-spring")
     assert path.read_bytes() == before
-    with pytest.raises(CourseFileError, match="multiple of 7"):
+    with pytest.raises(CourseError, match="multiple of 7"):
         new_term(course_dir, "2027-x", shift_days=10)
 
 
@@ -107,3 +107,10 @@ def test_the_cli_writes_a_term_and_exits_2_on_a_config_error(course_dir, capsys)
     assert current_term(course_dir).dates["mini"].release == date(2028, 9, 4)
     assert main(["--course", str(course_dir), "new-term", "2028-fall"]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_names_that_become_folders_follow_the_one_name_rule(course_dir):
+    message = _course_error(course_dir, COURSE_TOML.replace('name = "mini"', 'name = "../mini"', 1))
+    assert "assignments[0]: name '../mini' cannot be used in a file name" in message
+    with pytest.raises(CourseError, match="term id 'a b' must be a plain name"):
+        new_term(course_dir, "a b")

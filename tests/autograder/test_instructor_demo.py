@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from instructor_course import EXPECTED_SCORES, make_course, write_synthetic
 
+from autograder.course import CourseError
 from autograder.instructor.cli import main
 from autograder.instructor.demo import MARKER, _fresh_folder
 from autograder.instructor.demo_table import Outcome, grade_table, outcome
-from autograder.instructor.errors import CourseFileError
 from autograder.instructor.synthetic import SyntheticStudent
 from autograder.job import JobResult, JobStatus
 
@@ -83,10 +83,10 @@ def test_the_demo_never_wipes_a_folder_it_did_not_make(tmp_path: Path):
     mine = tmp_path / "precious"
     mine.mkdir()
     (mine / "thesis.tex").write_text("years of work")
-    with pytest.raises(CourseFileError, match="was not made by the demo"):
+    with pytest.raises(CourseError, match="was not made by the demo"):
         _fresh_folder(mine, course)
     assert (mine / "thesis.tex").read_text() == "years of work"
-    with pytest.raises(CourseFileError, match="inside the repository's solutions/"):
+    with pytest.raises(CourseError, match="inside the repository's solutions/"):
         _fresh_folder(root / "solutions" / "demo", course)
 
 

@@ -11,10 +11,10 @@ import nbformat
 import pytest
 from instructor_course import SYNTHETIC_TOML, make_course, write_synthetic
 
+from autograder.course import CourseError
 from autograder.instructor import release
 from autograder.instructor.cli import main
 from autograder.instructor.collect import collect_exchange
-from autograder.instructor.errors import CourseFileError
 from autograder.instructor.synthetic import build_class
 from autograder.instructor.workspace import open_workspace
 
@@ -67,7 +67,7 @@ def test_a_bad_partial_student_names_the_file_the_student_and_the_fix(
     synthetic = tmp_path / "synthetic-root"
     write_synthetic(synthetic, EDIT.format(**{**GOOD, **change}))
     assignment = open_workspace(released, workspace=tmp_path / "ws").assignment("mini")
-    with pytest.raises(CourseFileError) as caught:
+    with pytest.raises(CourseError) as caught:
         build_class(assignment, synthetic)
     text = str(caught.value)
     assert message in text
@@ -100,7 +100,7 @@ def _answer(notebook: nbformat.NotebookNode, grade_id: str) -> str:
 
 def test_a_release_that_is_missing_is_named_with_the_command_to_make_it(tmp_path: Path):
     root = make_course(tmp_path / "course")
-    with pytest.raises(CourseFileError, match="python -m autograder.instructor release mini"):
+    with pytest.raises(CourseError, match="python -m autograder.instructor release mini"):
         build_class(open_workspace(root).assignment("mini"), root)
 
 
@@ -120,7 +120,7 @@ def test_collect_with_an_unmatched_student_exits_1_naming_it(
         handle.writestr("roerich_999_5002_mini.ipynb", notebook)
     roster = tmp_path / "roster.csv"
     roster.write_text("lms_id,student_id\n101,jdoe\n")
-    argv = ["--course", str(released), "--workspace", str(tmp_path / "ws")]
+    argv = ["--course", str(released), "--nbgrader-root", str(tmp_path / "ws")]
     code = main([*argv[:2], "collect", "mini", *argv[2:], "--lms-zip", str(archive),
                  "--roster", str(roster)])  # fmt: skip
     captured = capsys.readouterr()
@@ -161,12 +161,12 @@ def test_collect_from_the_exchange_takes_each_students_latest(released: Path, tm
 
 
 def test_collect_from_a_folder_that_is_no_exchange_says_what_it_expects(released: Path, tmp_path):
-    with pytest.raises(CourseFileError, match="no nbgrader inbound folder at .*dl-test/inbound"):
+    with pytest.raises(CourseError, match="no nbgrader inbound folder at .*dl-test/inbound"):
         collect_exchange("mini", tmp_path, released, workspace=tmp_path / "ws")
 
 
 def test_a_workspace_inside_the_solutions_is_refused(released: Path):
-    with pytest.raises(CourseFileError, match="student work must stay out"):
+    with pytest.raises(CourseError, match="student work must stay out"):
         open_workspace(released, workspace=released / "solutions" / "ws")
 
 

@@ -11,11 +11,13 @@ import csv
 import json
 import shutil
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from instructor_course import EXPECTED_SCORES, make_course, write_synthetic
 
+from autograder.course import Term
 from autograder.instructor import new_term, release
 from autograder.instructor.cli import main
 from autograder.instructor.collect import collect_lms
@@ -71,10 +73,14 @@ def test_the_workspace_is_an_nbgrader_course_with_the_term_seed(term):
     assert json.loads((space / "term.json").read_text()) == {
         "term_id": TERM,
         "seed": seed,
-        # 2026-09-21 + 52 weeks, the end of that day in the term's time zone (UTC).
-        "due": {"mini": "2027-09-20T23:59:59"},
         "late_policy": {"late_penalty_per_day": 0.1, "max_late_days": 3},
+        # 2026-09-07 and 2026-09-21 + 52 weeks.
+        "assignments": {"mini": {"release": "2027-09-06", "due": "2027-09-20"}},
     }
+    # Due at the end of that day in the term's time zone (UTC), as the grader reads it.
+    assert Term.read_json(space / "term.json").due_instant("mini") == datetime(
+        2027, 9, 20, 23, 59, 59
+    )
     assert (space / "source/mini/mini.ipynb").read_bytes() == (
         root / "solutions/mini/mini.ipynb"
     ).read_bytes()

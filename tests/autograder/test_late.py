@@ -1,4 +1,4 @@
-"""The late rule, and how a term file's dates become due instants."""
+"""The late policy, and how a term file's dates become due instants."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from autograder.course_layout import CourseConfigError, CourseLayout
-from autograder.instructor.errors import CourseFileError
-from autograder.instructor.terms import AssignmentDates, LatePolicy, Term, load_term, render_term
-from autograder.late import LateRule
+from autograder.course import AssignmentDates, CourseError, LatePolicy, Term
+from autograder.course_layout import CourseLayout
+from autograder.instructor.terms import load_term, render_term
 
 DUE = datetime(2026, 9, 21, 23, 59, 59)
-RULE = LateRule(DUE, penalty_per_day=0.1, max_late_days=3)
+POLICY = LatePolicy(late_penalty_per_day=0.1, max_late_days=3)
 
 
 @pytest.mark.parametrize(
@@ -28,28 +27,28 @@ RULE = LateRule(DUE, penalty_per_day=0.1, max_late_days=3)
     ],
 )
 def test_days_late_counts_started_days(after_due, days):
-    assert RULE.days_late(DUE + after_due) == days
+    assert POLICY.days_late(DUE, DUE + after_due) == days
 
 
 def test_the_penalty_is_a_share_of_the_score_per_day_up_to_the_limit():
-    assert RULE.penalty(20.0, DUE) == 0.0
-    assert RULE.penalty(20.0, DUE + timedelta(hours=2)) == pytest.approx(2.0)
-    assert RULE.penalty(20.0, DUE + timedelta(days=2, hours=2)) == pytest.approx(6.0)
-    assert RULE.penalty(20.0, DUE + timedelta(days=3, hours=2)) == 20.0  # past max_late_days
-    assert RULE.penalty(0.0, DUE + timedelta(days=10)) == 0.0
-    assert RULE.penalty(20.0, None) == 0.0  # nothing says when it came in
+    assert POLICY.penalty(DUE, 20.0, DUE) == 0.0
+    assert POLICY.penalty(DUE, 20.0, DUE + timedelta(hours=2)) == pytest.approx(2.0)
+    assert POLICY.penalty(DUE, 20.0, DUE + timedelta(days=2, hours=2)) == pytest.approx(6.0)
+    assert POLICY.penalty(DUE, 20.0, DUE + timedelta(days=3, hours=2)) == 20.0  # past max_late_days
+    assert POLICY.penalty(DUE, 0.0, DUE + timedelta(days=10)) == 0.0
+    assert POLICY.penalty(DUE, 20.0, None) == 0.0  # nothing says when it came in
 
 
 def test_the_penalty_never_exceeds_the_score():
-    steep = LateRule(DUE, penalty_per_day=0.6, max_late_days=5)
-    assert steep.penalty(10.0, DUE + timedelta(days=1, hours=1)) == 10.0
+    steep = LatePolicy(late_penalty_per_day=0.6, max_late_days=5)
+    assert steep.penalty(DUE, 10.0, DUE + timedelta(days=1, hours=1)) == 10.0
 
 
-def test_bad_rules_are_refused():
+def test_bad_policies_and_aware_instants_are_refused():
     with pytest.raises(ValueError, match="naive UTC"):
-        LateRule(DUE.replace(tzinfo=timezone.utc))
+        POLICY.penalty(DUE.replace(tzinfo=timezone.utc), 1.0, DUE)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        LateRule(DUE, penalty_per_day=1.5)
+        LatePolicy(late_penalty_per_day=1.5)
 
 
 def _term_file(tmp_path, text):
@@ -85,7 +84,7 @@ def test_a_term_file_round_trips_with_its_time_zone_and_policy(tmp_path):
 
 
 def test_an_unknown_time_zone_names_the_key(tmp_path):
-    with pytest.raises(CourseFileError, match="timezone 'Mars/Olympus' is not an IANA"):
+    with pytest.raises(CourseError, match="timezone 'Mars/Olympus' is not an IANA"):
         load_term(_term_file(tmp_path, 'timezone = "Mars/Olympus"\n'))
 
 
@@ -95,42 +94,61 @@ def _course(tmp_path, term_json: str) -> CourseLayout:
     return CourseLayout.open(tmp_path)
 
 
+A1 = '"assignments": {"a1": {"release": "2026-09-07", "due": "2026-09-21"}}'
+
+
+def test_term_json_is_written_and_read_by_the_term_itself(tmp_path):
+    term = Term(
+        "t1",
+        5,
+        {"a1": AssignmentDates(date(2026, 9, 7), date(2026, 9, 21))},
+        LatePolicy(0.25, 2),
+        "America/Chicago",
+    )
+    term.write_json(tmp_path / "term.json")
+    assert Term.read_json(tmp_path / "term.json") == term
+
+
 def test_the_grader_reads_due_instants_and_the_policy_from_term_json(tmp_path):
     layout = _course(
         tmp_path,
-        '{"seed": 3, "due": {"a1": "2026-09-21T23:59:59"}, '
-        '"late_policy": {"late_penalty_per_day": 0.1, "max_late_days": 3}}',
+        f'{{"seed": 3, {A1}, "late_policy": {{"late_penalty_per_day": 0.1, "max_late_days": 3}}}}',
     )
-    assert layout.term_seed() == 3
-    assert layout.due_date("a1") == DUE
-    assert layout.late_rule("a1") == RULE
-    assert layout.due_date("a2") is None and layout.late_rule("a2") is None
+    term = layout.term()
+    assert term.seed == 3 and layout.term(7).seed == 7
+    assert term.due_instant("a1") == DUE
+    assert term.late_policy == POLICY
+    late = DUE + timedelta(hours=2)
+    assert term.late_penalty("a1", 20.0, late) == POLICY.penalty(DUE, 20.0, late) > 0
+    assert term.due_instant("a2") is None and term.late_penalty("a2", 20.0, late) == 0.0
 
 
 def test_without_a_policy_the_due_date_is_kept_and_nothing_is_penalized(tmp_path):
-    layout = _course(tmp_path, '{"seed": 3, "due": {"a1": "2026-09-21T23:59:59"}}')
-    assert layout.due_date("a1") == DUE
-    assert layout.late_rule("a1") is None
+    term = _course(tmp_path, f'{{"seed": 3, {A1}}}').term()
+    assert term.due_instant("a1") == DUE
+    assert term.late_policy is None
+    assert term.late_penalty("a1", 20.0, DUE + timedelta(days=9)) == 0.0
 
 
 @pytest.mark.parametrize(
     ("term_json", "message"),
     [
-        ('{"seed": 3, "due": {"a1": "next monday"}}', "naive UTC ISO datetime"),
-        ('{"seed": 3, "due": {"a1": "2026-09-21T23:59:59+02:00"}}', "naive UTC ISO datetime"),
         (
-            '{"seed": 3, "due": {"a1": "2026-09-21T23:59:59"}, '
-            '"late_policy": {"late_penalty_per_day": 2, "max_late_days": 3}}',
-            "late_policy must be",
+            '{"seed": 3, "assignments": {"a1": {"release": "2026-09-07", "due": "next monday"}}}',
+            r"term.json: assignments.a1: 'due' must be an ISO date",
         ),
         (
-            '{"seed": 3, "due": {"a1": "2026-09-21T23:59:59"}, '
-            '"late_policy": {"late_penalty_per_day": 0.1}}',
-            "late_policy must be",
+            f'{{"seed": 3, {A1}, "late_policy": {{"late_penalty_per_day": 2}}}}',
+            r"term.json: late_policy: late_penalty_per_day must be in \[0, 1\]",
         ),
+        (
+            f'{{"seed": 3, {A1}, "late_policy": {{"late_penalty": 0.1}}}}',
+            "unknown key 'late_penalty' \\(did you mean 'late_penalty_per_day'\\?\\)",
+        ),
+        ('{"seed": "twelve"}', "'seed' must be an integer"),
     ],
 )
 def test_a_broken_term_json_names_the_key(tmp_path, term_json, message):
     layout = _course(tmp_path, term_json)
-    with pytest.raises(CourseConfigError, match=message):
-        layout.late_rule("a1")
+    with pytest.raises(CourseError, match=message):
+        layout.term()
