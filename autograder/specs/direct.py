@@ -22,12 +22,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from autograder.files import SPECS_SUFFIX
 from autograder.specs.cases import make_case_inputs, reference_outputs
 from autograder.specs.spec import SpecError, SpecRegistry, load_specs
 from dlcourse.checks.run import run_cases
 
 SPECS_ENV = "DLCOURSE_SPECS"
-SPECS_SUFFIX = ".specs.py"
 #: The fixed seed and pseudo student of direct checks (distinct from any real student).
 DIRECT_SEED = 0
 DIRECT_STUDENT = "__direct__"
