@@ -163,10 +163,7 @@ def _pump(
         for key, _mask in selector.select(min(remaining, 1.0)):
             fd = key.fd
             if fd in captures:
-                chunk = os.read(fd, 65536)
-                if chunk:
-                    captures[fd].add(chunk)
-                else:
+                if not captures[fd].read_from(fd):
                     selector.unregister(fd)
                 continue
             try:
