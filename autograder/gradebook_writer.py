@@ -342,28 +342,19 @@ def _add_notebook(session: DbSession, assignment: Any, name: str, rows: Notebook
     object into the session through a back-reference.
     """
     notebook = Notebook(name=name, assignment=assignment, kernelspec=rows.kernelspec)
-    created: list[Any] = [notebook]
-    for cell_name, graded in rows.grade_cells.items():
-        created.append(
-            GradeCell(
-                name=cell_name,
-                notebook=notebook,
-                max_score=graded.max_score,
-                cell_type=graded.cell_type,
-            )
-        )
-    created += [
-        SolutionCell(name=cell_name, notebook=notebook) for cell_name in rows.solution_cells
+
+    def scored(kind: Any, cells: dict[str, GradedCellRow]) -> list[Any]:
+        return [
+            kind(name=n, notebook=notebook, max_score=c.max_score, cell_type=c.cell_type)
+            for n, c in cells.items()
+        ]
+
+    created: list[Any] = [
+        notebook,
+        *scored(GradeCell, rows.grade_cells),
+        *(SolutionCell(name=cell_name, notebook=notebook) for cell_name in rows.solution_cells),
+        *scored(TaskCell, rows.task_cells),
     ]
-    for cell_name, graded in rows.task_cells.items():
-        created.append(
-            TaskCell(
-                name=cell_name,
-                notebook=notebook,
-                max_score=graded.max_score,
-                cell_type=graded.cell_type,
-            )
-        )
     for cell_name, source in rows.source_cells.items():
         created.append(
             SourceCell(

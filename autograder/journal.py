@@ -98,10 +98,6 @@ class Journal:
             return None
         return entry if entry.fingerprint == (fingerprint or job.fingerprint()) else None
 
-    def has(self, job: GradingJob, fingerprint: str | None = None) -> bool:
-        """Whether ``job`` is settled (see :meth:`settled`) and need not be graded again."""
-        return self.settled(job, fingerprint) is not None
-
     def exists(self, job: GradingJob) -> bool:
         """Whether any entry (of any status or fingerprint) is stored for ``job``."""
         return self.path_for(job.assignment, job.student_id, job.notebook).is_file()

@@ -18,10 +18,7 @@ from autograder.executors.base import (
     JobFn,
     JobFnRef,
     awaiting_gpu_result,
-    call_job_fn,
-    crashed_result,
     resolve_job_fn,
-    run_job,
 )
 from autograder.executors.local import LocalExecutor
 
@@ -36,10 +33,7 @@ __all__ = [
     "JobFnRef",
     "LocalExecutor",
     "awaiting_gpu_result",
-    "call_job_fn",
-    "crashed_result",
     "resolve_job_fn",
-    "run_job",
 ]
 
 

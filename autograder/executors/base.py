@@ -9,7 +9,7 @@ same checkout, and the driver never imports the grading pipeline just to hand it
 Two results come from here rather than from the pipeline, because the pipeline never
 ran (both built by :class:`~autograder.job.JobResult`'s constructors):
 - :func:`awaiting_gpu_result`: the job needs a GPU and no runner has one;
-- :func:`crashed_result`: the job function raised or its worker process died.
+- ``JobResult.failed``: the job function raised or its worker process died.
 Neither carries a fingerprint: neither outcome is final (a GPU runner may join, a
 crash may have been the machine's fault), so a resumed run grades them again.
 """
@@ -125,12 +125,7 @@ def run_job(ref: JobFnRef, job: GradingJob) -> dict[str, Any]:
     try:
         return call_job_fn(ref, job)
     except Exception as error:
-        return crashed_result(job, error, traceback.format_exc())
-
-
-def crashed_result(job: GradingJob, error: BaseException | str, details: str = "") -> dict:
-    """An ERROR result for a job whose grading did not finish (raise, crash, lost worker)."""
-    return JobResult.failed(job, error, details).to_dict()
+        return JobResult.failed(job, error, traceback.format_exc()).to_dict()
 
 
 def awaiting_gpu_result(job: GradingJob) -> dict:
@@ -147,5 +142,5 @@ def awaiting_gpu_result(job: GradingJob) -> dict:
     try:
         template = load_template(job.template_path)
     except Exception as error:
-        return crashed_result(job, error)
+        return JobResult.failed(job, error).to_dict()
     return JobResult.awaiting_gpu(job, template).to_dict()

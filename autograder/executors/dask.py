@@ -36,9 +36,8 @@ from autograder.executors.base import (
     awaiting_gpu_result,
     call_job_fn,
     check_job_fn_ref,
-    crashed_result,
 )
-from autograder.job import GradingJob
+from autograder.job import GradingJob, JobResult
 
 
 def task_key(job: GradingJob) -> str:
@@ -146,4 +145,4 @@ class DaskExecutor(ClosingExecutor):
             # distributed re-raises with the worker's frames attached: keep them for the
             # course team (a KilledWorker has none; its message says what happened).
             frames = "".join(traceback.format_tb(error.__traceback__))
-            return crashed_result(job, error, frames)
+            return JobResult.failed(job, error, frames).to_dict()

@@ -35,10 +35,9 @@ from autograder.executors.base import (
     JobFnRef,
     awaiting_gpu_result,
     check_job_fn_ref,
-    crashed_result,
     run_job,
 )
-from autograder.job import GradingJob
+from autograder.job import GradingJob, JobResult
 
 WORKER_DIED = (
     "the worker process grading this job died (exit, fatal signal or out of memory) "
@@ -172,11 +171,11 @@ class LocalExecutor(ClosingExecutor):
             elif isinstance(error, BrokenProcessPool):
                 broken.append(job)
             else:  # the job ran but its result could not come back (e.g. not picklable)
-                finished.append((job, crashed_result(job, error)))
+                finished.append((job, JobResult.failed(job, error).to_dict()))
         if broken:
             self._discard_pool()
             if len(broken) == 1:
-                finished.append((broken[0], crashed_result(broken[0], WORKER_DIED)))
+                finished.append((broken[0], JobResult.failed(broken[0], WORKER_DIED).to_dict()))
             else:
                 batch.suspects.extend(broken)
         self._fill(batch)

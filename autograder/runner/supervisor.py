@@ -310,6 +310,15 @@ def sweep(match: Callable[[Proc], bool], rounds: int = 200) -> set[int]:
     return killed
 
 
+def wait_status(status: int | None) -> tuple[int | None, int | None]:
+    """(exit code, terminating signal) of a :func:`os.waitpid` status; None where not so."""
+    if status is not None and os.WIFEXITED(status):
+        return os.WEXITSTATUS(status), None
+    if status is not None and os.WIFSIGNALED(status):
+        return None, os.WTERMSIG(status)
+    return None, None
+
+
 # --- ending a job's process ------------------------------------------------------------------
 
 
@@ -402,12 +411,7 @@ def main() -> None:
             break
 
     killed, late_status = kill_tree(job_pid)
-    job_status = job_status if job_status is not None else late_status
-    returncode = sig = None
-    if job_status is not None and os.WIFEXITED(job_status):
-        returncode = os.WEXITSTATUS(job_status)
-    elif job_status is not None and os.WIFSIGNALED(job_status):
-        sig = os.WTERMSIG(job_status)
+    returncode, sig = wait_status(job_status if job_status is not None else late_status)
     outcome = {"event": "exit", "reason": reason, "returncode": returncode, "signal": sig}
     outcome["killed"] = len(killed)
     status.write(json.dumps(outcome) + "\n")

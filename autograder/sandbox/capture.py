@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -22,3 +23,9 @@ class Capture:
         if len(chunk) > room:
             self.truncated = True
         self.data += chunk[: max(room, 0)]
+
+    def read_from(self, fd: int) -> bool:
+        """Read one chunk of the pipe ``fd`` into the buffer; False at end of file."""
+        chunk = os.read(fd, 65536)
+        self.add(chunk)
+        return bool(chunk)

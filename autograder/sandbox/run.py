@@ -130,13 +130,6 @@ def hand_over(workdir: Path, uid: int, gid: int) -> None:
             os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
 
 
-def _sweep(ids: set[int], spare: int) -> int:
-    """SIGKILL every process whose group or session id is in ``ids``; how many were
-    killed, not counting ``spare`` (the launcher, which is ours rather than the job's)."""
-    killed = supervisor.sweep(lambda proc: proc.pgid in ids or proc.sid in ids)
-    return len(killed - {spare})
-
-
 def _pump(
     proc: subprocess.Popen, status_fd: int, stdin: bytes | None, limits: Limits, backstop: float
 ) -> tuple[Capture, Capture, bytes, bool]:
@@ -163,10 +156,7 @@ def _pump(
         for key, _mask in selector.select(min(remaining, 1.0)):
             fd = key.fd
             if fd in captures:
-                chunk = os.read(fd, 65536)
-                if chunk:
-                    captures[fd].add(chunk)
-                else:
+                if not captures[fd].read_from(fd):
                     selector.unregister(fd)
                 continue
             try:
@@ -246,7 +236,8 @@ def _launch(
             start = next((e for e in events if e.get("event") == "started"), None)
             if sweep_job and start is not None:
                 ids.add(int(start["pid"]))
-            swept = _sweep(ids, spare=proc.pid)
+            killed = supervisor.sweep(lambda p: p.pgid in ids or p.sid in ids)
+            swept = len(killed - {proc.pid})  # the launcher is ours, not the job's
         proc.wait()
     return _Attempt(events, stdout, stderr, backstop_hit, swept, time.monotonic() - started)
 

@@ -18,7 +18,7 @@ import importlib.util
 import itertools
 import math
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -140,10 +140,6 @@ class SpecRegistry:
                 raise SpecError(f"{self.source}: two specs have test_id {spec.test_id!r}")
             seen.add(spec.test_id)
 
-    @classmethod
-    def of(cls, specs: Iterable[CheckSpec], source: str = "<memory>") -> SpecRegistry:
-        return cls(tuple(specs), source)
-
     @property
     def test_ids(self) -> tuple[str, ...]:
         return tuple(spec.test_id for spec in self.specs)
@@ -193,4 +189,4 @@ def load_specs(path: str | PathLike[str]) -> SpecRegistry:
     specs = getattr(module, "SPECS", None)
     if not isinstance(specs, list | tuple):
         raise SpecError(f"specs file {path} must define SPECS as a list of CheckSpec")
-    return SpecRegistry.of(specs, source=str(path))
+    return SpecRegistry(tuple(specs), source=str(path))

@@ -95,21 +95,21 @@ def test_entry_stored_under_another_students_path_is_refused(journal, jobs):
 
 def test_has_is_true_only_for_a_final_entry_with_the_current_fingerprint(journal, jobs):
     job = jobs[0]
-    assert not journal.has(job)
+    assert journal.settled(job) is None
     journal.write(settled_result(job))
-    assert journal.has(job)
+    assert journal.settled(job) is not None
     journal.write(settled_result(job, JobStatus.TIMEOUT))
-    assert journal.has(job)
+    assert journal.settled(job) is not None
     for status in (JobStatus.ERROR, JobStatus.AWAITING_GPU):
         journal.write(settled_result(job, status))
-        assert not journal.has(job), status
+        assert journal.settled(job) is None, status
 
 
 def test_has_is_false_once_the_submission_changes(journal, jobs):
     job = jobs[0]
     journal.write(settled_result(job))
     job.submission_path.write_text(job.submission_path.read_text() + " ")
-    assert not journal.has(job)
+    assert journal.settled(job) is None
 
 
 def test_damaged_entry_counts_as_missing_so_the_job_is_graded_again(journal, jobs):
@@ -117,7 +117,7 @@ def test_damaged_entry_counts_as_missing_so_the_job_is_graded_again(journal, job
     path = journal.write(settled_result(job))
     path.write_text("{not json")
     assert journal.get(job) is None
-    assert not journal.has(job)
+    assert journal.settled(job) is None
     assert journal.exists(job)
 
 

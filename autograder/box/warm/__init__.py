@@ -68,6 +68,7 @@ from autograder.box.warm.link import (
 )
 from autograder.box.warm.pump import Outcome, pump
 from autograder.box.warm.zygote import JOBS_MOUNT, ZygoteConfig, warm_layers
+from autograder.runner.supervisor import wait_status
 from autograder.sandbox import (
     IsolationReport,
     Limits,
@@ -343,11 +344,7 @@ class WarmBox(Box):
             raise RuntimeError(f"the zygote could not start the job: {event['error']}")
         returncode = signal_number = None
         if event["event"] == "exit":
-            status = int(event["status"])
-            if os.WIFEXITED(status):
-                returncode = os.WEXITSTATUS(status)
-            elif os.WIFSIGNALED(status):
-                signal_number = os.WTERMSIG(status)
+            returncode, signal_number = wait_status(int(event["status"]))
             ended_by = "deadline" if event.get("reason") == "killed" else "exited"
             killed = int(event.get("killed", 0))
             if event.get("survivors"):  # the zygote gave up on some; try from outside

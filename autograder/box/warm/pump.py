@@ -10,7 +10,6 @@ later, the zygote is presumed hung and the job ends as a backstop.
 
 from __future__ import annotations
 
-import os
 import selectors
 import time
 from collections.abc import Callable
@@ -83,9 +82,6 @@ def pump(
                 if key.fd == mailbox.fileno():
                     event = mailbox.event or {"event": "lost"}
                     continue
-                chunk = os.read(key.fd, 65536)
-                if chunk:
-                    captures[key.fd].add(chunk)
-                else:
+                if not captures[key.fd].read_from(key.fd):
                     selector.unregister(key.fd)
     return Outcome(event, captures[pipes[0]], captures[pipes[1]], swept)
