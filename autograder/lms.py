@@ -128,10 +128,6 @@ class Roster:
             entries[lms_id] = RosterEntry(lms_id, _student_id(row.get("student_id"), where), info)
         return cls(entries)
 
-    def student_info(self) -> dict[str, StudentInfo]:
-        """Names and emails by student id, for :func:`autograder.reports.export`."""
-        return {entry.student_id: entry.info for entry in self.entries.values()}
-
 
 def _field(value: object, where: str, column: str) -> str:
     text = str(value or "").strip()
