@@ -149,7 +149,6 @@ class IntakeReport:
         """The notes about one grade id (``None``: the notebook-level notes)."""
         return tuple(note for note in self.notes if note.grade_id == grade_id)
 
-    @property
     def kinds(self, grade_id: str | None = None) -> set[NoteKind]:
         """The kinds of note recorded for one grade id (``None``: notebook-level)."""
         return {note.kind for note in self.notes_for(grade_id)}
