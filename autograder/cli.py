@@ -46,6 +46,19 @@ def default(function: Callable[..., Any], name: str) -> Any:
     return inspect.signature(function).parameters[name].default
 
 
+def out(
+    parser: argparse.ArgumentParser,
+    function: Callable[..., Any],
+    what: str,
+    dest: str = "out_dir",
+    metavar: str = "DIR",
+) -> None:
+    """``--out``: where ``function`` writes, its parameter ``dest``."""
+    parser.add_argument(
+        "--out", dest=dest, default=default(function, dest), metavar=metavar, help=what
+    )
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -86,13 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     nbgrader_root(sub, api.feedback)
     students(sub, api.feedback)
     _workspace(sub, api.feedback)
-    sub.add_argument(
-        "--out",
-        dest="out_dir",
-        default=default(api.feedback, "out_dir"),
-        metavar="DIR",
-        help="where the pages go (default: <nbgrader-root>/feedback)",
-    )
+    out(sub, api.feedback, "where the pages go (default: <nbgrader-root>/feedback)")
 
     sub = commands.add_parser("export", help="write the grades CSV as nbgrader export does")
     sub.set_defaults(handler=_export)
@@ -115,13 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _assignment(sub)
     nbgrader_root(sub, api.report)
     _workspace(sub, api.report)
-    sub.add_argument(
-        "--out",
-        dest="out_dir",
-        default=default(api.report, "out_dir"),
-        metavar="DIR",
-        help="where the files go (default: <nbgrader-root>/reports/<assignment>)",
-    )
+    out(sub, api.report, "where the files go (default: <nbgrader-root>/reports/<assignment>)")
 
     sub = commands.add_parser(
         "collect-lms", help="unpack an LMS download (zip) into submitted/ using a roster"
