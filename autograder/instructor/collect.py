@@ -47,7 +47,7 @@ def collect_lms(
     The report lists every entry imported, unmatched (LMS id not in the roster) or skipped.
     """
     space = open_workspace(course_dir, term_id=term_id, workspace=workspace)
-    space.assignment(assignment)
+    space.course.assignment(assignment)
     return api.collect_lms(zip_path, assignment, space.root, roster=roster)
 
 
@@ -84,7 +84,7 @@ def collect_exchange(
     ``/srv/nbgrader/exchange``); the course id comes from ``course.toml``.
     """
     space = open_workspace(course_dir, term_id=term_id, workspace=workspace)
-    space.assignment(assignment)
+    space.course.assignment(assignment)
     inbound = Path(exchange) / space.course.course_id / INBOUND_DIR
     if not inbound.is_dir():
         raise CourseError(
