@@ -142,17 +142,13 @@ def _split(source: str) -> list[_Region]:
     return [_Region("\n".join(run), solution) for run, solution in runs if run]
 
 
-def _join(regions: list[_Region]) -> str:
-    return "\n".join(region.text for region in regions)
-
-
 def _fill(release: NotebookNode, regions: dict[str, list[_Region]]) -> NotebookNode:
     """The release with every answer cell holding its reference text."""
     notebook = nbformat.from_dict(release)
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in regions and cell.metadata.nbgrader.get("solution"):
-            cell.source = _join(regions[grade_id])
+            cell.source = "\n".join(region.text for region in regions[grade_id])
     return notebook
 
 

@@ -145,13 +145,9 @@ class IntakeReport:
     recovered_ids: tuple[str, ...] = ()
     lost_ids: tuple[str, ...] = ()
 
-    def notes_for(self, grade_id: str | None) -> tuple[Note, ...]:
-        """The notes about one grade id (``None``: the notebook-level notes)."""
-        return tuple(note for note in self.notes if note.grade_id == grade_id)
-
     def kinds(self, grade_id: str | None = None) -> set[NoteKind]:
         """The kinds of note recorded for one grade id (``None``: notebook-level)."""
-        return {note.kind for note in self.notes_for(grade_id)}
+        return {note.kind for note in self.notes if note.grade_id == grade_id}
 
 
 @dataclass(frozen=True)
