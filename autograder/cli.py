@@ -1,13 +1,5 @@
-"""``python -m autograder``: the command line over :mod:`autograder.api`.
-
-    python -m autograder grade ASSIGNMENT [--nbgrader-root DIR] [--student ID ...]
-        [--only-ungraded] [--regrade] [--term-seed N] [--db URL] [--workers N | --scheduler ADDRESS]
-        [--no-progress]
-    python -m autograder regrade ASSIGNMENT ...            (= grade --regrade)
-    python -m autograder feedback ASSIGNMENT [--nbgrader-root DIR] [--student ID ...] [--out DIR]
-    python -m autograder export [ASSIGNMENT] [--nbgrader-root DIR] [--db URL] [--to FILE]
-    python -m autograder report ASSIGNMENT [--nbgrader-root DIR] [--out DIR]
-    python -m autograder collect-lms ZIP ASSIGNMENT [--nbgrader-root DIR] --roster CSV
+"""``python -m autograder``: the command line over :mod:`autograder.api` (commands:
+``--help``, and "Running it" in ``docs/AUTOGRADER.md``).
 
 Exit status: 0 all graded; 1 some jobs ended in ERROR; 2 a usage or configuration
 problem (the message names it and the fix); 3 work is left awaiting a GPU runner.
