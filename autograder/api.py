@@ -1,11 +1,6 @@
 """The autograder's Python API; the command line (:mod:`autograder.cli`) is a thin layer
-over these functions and takes its defaults from their signatures.
-
-- :func:`grade`: grade an assignment (only what changed since the last run);
-- :func:`feedback`: write the students' feedback pages from the journal;
-- :func:`export`: write the grades CSV from the gradebook, as ``nbgrader export`` does;
-- :func:`report`: write the per-test pass-rate table and the score histogram;
-- :func:`collect_lms`: unpack an LMS download into ``submitted/`` with a roster.
+over these functions (:func:`grade`, :func:`feedback`, :func:`export`, :func:`report`,
+:func:`collect_lms`) and takes its defaults from their signatures.
 
 ``course_dir`` is the nbgrader course root (holding ``source/`` and ``submitted/``); the
 workspace defaults to ``<course>/autograder/`` and the database to the course's

@@ -1,13 +1,5 @@
-"""``python -m autograder``: the command line over :mod:`autograder.api`.
-
-    python -m autograder grade ASSIGNMENT [--nbgrader-root DIR] [--student ID ...]
-        [--only-ungraded] [--regrade] [--term-seed N] [--db URL] [--workers N | --scheduler ADDRESS]
-        [--no-progress]
-    python -m autograder regrade ASSIGNMENT ...            (= grade --regrade)
-    python -m autograder feedback ASSIGNMENT [--nbgrader-root DIR] [--student ID ...] [--out DIR]
-    python -m autograder export [ASSIGNMENT] [--nbgrader-root DIR] [--db URL] [--to FILE]
-    python -m autograder report ASSIGNMENT [--nbgrader-root DIR] [--out DIR]
-    python -m autograder collect-lms ZIP ASSIGNMENT [--nbgrader-root DIR] --roster CSV
+"""``python -m autograder``: the command line over :mod:`autograder.api` (commands:
+``--help``, and "Running it" in ``docs/AUTOGRADER.md``).
 
 Exit status: 0 all graded; 1 some jobs ended in ERROR; 2 a usage or configuration
 problem (the message names it and the fix); 3 work is left awaiting a GPU runner.
@@ -44,6 +36,19 @@ CONFIG_ERRORS = (CourseError, TemplateError, SpecError, JournalError)
 def default(function: Callable[..., Any], name: str) -> Any:
     """The default of ``function``'s parameter ``name``: the API owns every default."""
     return inspect.signature(function).parameters[name].default
+
+
+def out(
+    parser: argparse.ArgumentParser,
+    function: Callable[..., Any],
+    what: str,
+    dest: str = "out_dir",
+    metavar: str = "DIR",
+) -> None:
+    """``--out``: where ``function`` writes, its parameter ``dest``."""
+    parser.add_argument(
+        "--out", dest=dest, default=default(function, dest), metavar=metavar, help=what
+    )
 
 
 def positive_int(text: str) -> int:
@@ -86,13 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     nbgrader_root(sub, api.feedback)
     students(sub, api.feedback)
     _workspace(sub, api.feedback)
-    sub.add_argument(
-        "--out",
-        dest="out_dir",
-        default=default(api.feedback, "out_dir"),
-        metavar="DIR",
-        help="where the pages go (default: <nbgrader-root>/feedback)",
-    )
+    out(sub, api.feedback, "where the pages go (default: <nbgrader-root>/feedback)")
 
     sub = commands.add_parser("export", help="write the grades CSV as nbgrader export does")
     sub.set_defaults(handler=_export)
@@ -115,13 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     _assignment(sub)
     nbgrader_root(sub, api.report)
     _workspace(sub, api.report)
-    sub.add_argument(
-        "--out",
-        dest="out_dir",
-        default=default(api.report, "out_dir"),
-        metavar="DIR",
-        help="where the files go (default: <nbgrader-root>/reports/<assignment>)",
-    )
+    out(sub, api.report, "where the files go (default: <nbgrader-root>/reports/<assignment>)")
 
     sub = commands.add_parser(
         "collect-lms", help="unpack an LMS download (zip) into submitted/ using a roster"

@@ -20,7 +20,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -191,9 +191,6 @@ class Term:
         if due is None or self.late_policy is None:
             return 0.0
         return self.late_policy.penalty(due, score, timestamp)
-
-    def with_seed(self, seed: int) -> Term:
-        return replace(self, seed=seed)
 
     @classmethod
     def from_table(cls, top: Table, *, term_id: str | None = None) -> Term:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ class CourseLayout:
                 )
             return Term("", seed)
         term = Term.read_json(path)
-        return term if seed is None else term.with_seed(seed)
+        return term if seed is None else replace(term, seed=seed)
 
     # --- source side ----------------------------------------------------------------
     def source_dir(self, assignment: str) -> Path:

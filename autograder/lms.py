@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 
 from autograder.course_layout import SUBMITTED_DIR
 from autograder.files import atomic_write_bytes, checked_name
+from autograder.intake.validate import DEFAULT_MAX_BYTES
 from autograder.reports.export import StudentInfo
 
 _CANVAS = re.compile(
@@ -54,8 +55,8 @@ class RosterError(ValueError):
 class LmsImportConfig:
     """Limits and choices for one import; the defaults suit a course of a few hundred."""
 
-    max_file_bytes: int = 20 * 1024 * 1024
-    """Largest notebook accepted (uncompressed)."""
+    max_file_bytes: int = DEFAULT_MAX_BYTES
+    """Largest notebook accepted (uncompressed): the intake's own cap."""
     max_total_bytes: int = 2 * 1024 * 1024 * 1024
     """Largest total uncompressed size the archive may declare."""
     max_entries: int = 50_000
@@ -127,10 +128,6 @@ class Roster:
             info = StudentInfo(*(row.get(k) or None for k in ("first_name", "last_name", "email")))
             entries[lms_id] = RosterEntry(lms_id, _student_id(row.get("student_id"), where), info)
         return cls(entries)
-
-    def student_info(self) -> dict[str, StudentInfo]:
-        """Names and emails by student id, for :func:`autograder.reports.export`."""
-        return {entry.student_id: entry.info for entry in self.entries.values()}
 
 
 def _field(value: object, where: str, column: str) -> str:

@@ -114,11 +114,6 @@ def run_intake(job: GradingJob, template: NotebookTemplate) -> tuple[Any, dict[s
     return notebook, intake_dict(report)
 
 
-def autograded_tests(template: NotebookTemplate) -> list[tuple[str, float]]:
-    """``(grade_id, points)`` of every autograded test cell, in notebook order."""
-    return list(template.autograded_points.items())
-
-
 def _valid_cell(entry: object) -> bool:
     """One runner record: the shape the runner writes, nothing else."""
     if not isinstance(entry, dict) or set(entry) != set(CELL_KEYS):
@@ -206,7 +201,7 @@ def decide_all(
     """A verdict per autograded test cell, and the test ids that have no spec."""
     verdicts: list[TestVerdict] = []
     unspecified: list[str] = []
-    for grade_id, points in autograded_tests(template):
+    for grade_id, points in template.autograded_points.items():
         if grade_id not in registry:
             unspecified.append(grade_id)
             verdicts.append(
@@ -235,9 +230,7 @@ def _grade(job: GradingJob, box: Box) -> JobResult:
     )
     result.intake = intake
     result.manual_cells = template.manual_ids
-    tested = [
-        registry[grade_id] for grade_id, _ in autograded_tests(template) if grade_id in registry
-    ]
+    tested = [registry[grade_id] for grade_id in template.autograded_points if grade_id in registry]
     with job_directory() as dirs:
         prepare_workdir(
             dirs,

@@ -49,12 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("new")
     _workspace_commands(commands)
     run = commands.add_parser("demo", help="the main job: release, grade a synthetic class")
-    run.add_argument(
-        "--out",
-        default=default(demo.run_demo, "out"),
-        metavar="DIR",
-        help="the demo folder, wiped first (default: workspace/demo)",
-    )
+    cli.out(run, demo.run_demo, "the demo folder, wiped first (default: workspace/demo)", "out")
     cli.workers(run, demo.run_demo)
     cli.progress(run, demo.run_demo)
     return parser
@@ -85,28 +80,12 @@ def _workspace_commands(commands: argparse._SubParsersAction) -> None:
     back = commands.add_parser("feedback", parents=[where], help="write feedback pages")
     back.add_argument("assignment")
     cli.students(back, grading.feedback)
-    back.add_argument(
-        "--out",
-        dest="out_dir",
-        metavar="DIR",
-        default=default(grading.feedback, "out_dir"),
-        help="where the pages go (default: <nbgrader-root>/feedback)",
-    )
+    cli.out(back, grading.feedback, "where the pages go (default: <nbgrader-root>/feedback)")
     out = commands.add_parser("export", parents=[where], help="grades CSV, histograms, pass rates")
-    out.add_argument(
-        "--out",
-        dest="out_dir",
-        metavar="DIR",
-        default=default(grading.export, "out_dir"),
-        help="where the files go (default: the nbgrader root)",
-    )
+    cli.out(out, grading.export, "where the files go (default: the nbgrader root)")
     page = commands.add_parser("term-report", parents=[where], help="the one-page HTML report")
-    page.add_argument(
-        "--out",
-        metavar="FILE",
-        default=default(term_report, "out"),
-        help="the HTML file (default: <nbgrader-root>/term_report.html)",
-    )
+    what = "the HTML file (default: <nbgrader-root>/term_report.html)"
+    cli.out(page, term_report, what, "out", "FILE")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,10 +27,10 @@ from autograder.course_layout import SUBMITTED_DIR
 from autograder.files import checked_name
 from autograder.instructor.swap import fresh_sibling, swap_in
 from autograder.instructor.workspace import open_workspace
+from autograder.intake.validate import DEFAULT_MAX_BYTES
 from autograder.lms import ImportReport
 
 INBOUND_DIR = "inbound"
-MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 def collect_lms(
@@ -47,7 +47,7 @@ def collect_lms(
     The report lists every entry imported, unmatched (LMS id not in the roster) or skipped.
     """
     space = open_workspace(course_dir, term_id=term_id, workspace=workspace)
-    space.assignment(assignment)
+    space.course.assignment(assignment)
     return api.collect_lms(zip_path, assignment, space.root, roster=roster)
 
 
@@ -84,7 +84,7 @@ def collect_exchange(
     ``/srv/nbgrader/exchange``); the course id comes from ``course.toml``.
     """
     space = open_workspace(course_dir, term_id=term_id, workspace=workspace)
-    space.assignment(assignment)
+    space.course.assignment(assignment)
     inbound = Path(exchange) / space.course.course_id / INBOUND_DIR
     if not inbound.is_dir():
         raise CourseError(
@@ -134,8 +134,8 @@ def _copy_submission(source: Path, target: Path, report: ExchangeReport) -> None
         name = f"{source.name}/{path.name}"
         if path.name.startswith(".") or path.is_symlink() or not path.is_file():
             report.skipped.append((name, "not a plain visible file"))
-        elif path.stat().st_size > MAX_FILE_BYTES:
-            report.skipped.append((name, f"larger than {MAX_FILE_BYTES} bytes"))
+        elif path.stat().st_size > DEFAULT_MAX_BYTES:
+            report.skipped.append((name, f"larger than {DEFAULT_MAX_BYTES} bytes"))
         else:
             shutil.copyfile(path, new / path.name)
     swap_in(new, target)

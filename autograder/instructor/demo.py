@@ -155,7 +155,7 @@ def _synthetic_classes(space: TermWorkspace, released: list[str]) -> dict[str, l
     classes = {}
     layout = CourseLayout(space.root)
     for name in released:
-        assignment = space.assignment(name)
+        assignment = space.course.assignment(name)
         sources = [assignment.notebook_path(nb) for nb in assignment.notebooks]
         copies = [layout.source_dir(name) / path.name for path in sources]
         secrets = [*copies, *sources, space.root / GRADEBOOK_FILE]

@@ -40,7 +40,7 @@ def grade(
     ``scheduler`` / ``executor`` choose where jobs run (one local worker per core).
     """
     space = open_workspace(course_dir, term_id=term_id, workspace=workspace)
-    space.assignment(assignment)
+    space.course.assignment(assignment)
     return api.grade(
         assignment,
         space.root,
@@ -71,7 +71,7 @@ def feedback(
     ``skipped`` collects why a result got no page (see :func:`autograder.api.feedback`).
     """
     space = open_workspace(course_dir, term_id=term_id, workspace=workspace)
-    space.assignment(assignment)
+    space.course.assignment(assignment)
     target = Path(out_dir) if out_dir is not None else space.root / FEEDBACK_DIR
     return api.feedback(assignment, space.root, students=students, out_dir=target, skipped=skipped)
 
@@ -111,4 +111,4 @@ def export(
 def graded_assignments(space: TermWorkspace) -> list[str]:
     """The course's assignments, in course order, that have a journal folder."""
     results = space.root / WORKSPACE_DIR / RESULTS_DIR
-    return [name for name in space.assignment_names if (results / name).is_dir()]
+    return [a.name for a in space.course.assignments if (results / a.name).is_dir()]

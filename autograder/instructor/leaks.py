@@ -9,7 +9,6 @@ must hold exactly the visible cases of its spec.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.files import SPECS_SUFFIX
+from autograder.instructor.record import file_hash
 from autograder.intake import NotebookTemplate
 from autograder.specs import VISIBLE_STUDENT, SpecRegistry, make_case_inputs
 from dlcourse.checks import CHECKS_FOLDER
@@ -66,11 +66,11 @@ def find_leaks(
     handed_out = set().union(*(_visible_lines(template) for template in templates))
     secrets = set().union(*(secret_lines(template) for template in templates)) - handed_out
     long_secrets = [secret for secret in secrets if len(secret) >= SUBSTRING_CHARS]
-    specs_hashes = {_sha256(path) for path in specs_files}
+    specs_hashes = {file_hash(path) for path in specs_files}
     leaks: list[Leak] = []
     for path in sorted(p for p in release_dir.rglob("*") if p.is_file()):
         name = path.relative_to(release_dir).as_posix()
-        if name.endswith(SPECS_SUFFIX) or _sha256(path) in specs_hashes:
+        if name.endswith(SPECS_SUFFIX) or file_hash(path) in specs_hashes:
             leaks.append(Leak(name, "is a check specs file (trusted grading code)"))
             continue
         for text in _texts(path):
@@ -155,7 +155,3 @@ def _strings(value: object) -> Iterator[str]:
 
 def _marker(text: str) -> bool:
     return text.startswith("#") and any(marker in text for marker in MARKERS)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

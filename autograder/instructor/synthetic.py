@@ -31,7 +31,6 @@ from autograder.instructor.adversarial import Attack, attacks
 from autograder.instructor.synthetic_files import Edit, PartialStudent, read_partials
 from autograder.intake import NotebookTemplate, load_template
 from autograder.intake.template import BEGIN_SOLUTION, END_SOLUTION
-from autograder.pipeline import autograded_tests
 
 REFERENCE = "reference"
 BLANK = "blank"
@@ -76,7 +75,7 @@ def build_class(
         nb.name: load_template(assignment.notebook_path(nb)) for nb in assignment.notebooks
     }
     releases = {name: _read_release(assignment, name) for name in templates}
-    points = {gid: pts for t in templates.values() for gid, pts in autograded_tests(t)}
+    points = {gid: pts for t in templates.values() for gid, pts in t.autograded_points.items()}
     full = math.fsum(points.values())
     regions = {name: _answer_regions(template) for name, template in templates.items()}
     students = [
@@ -143,17 +142,13 @@ def _split(source: str) -> list[_Region]:
     return [_Region("\n".join(run), solution) for run, solution in runs if run]
 
 
-def _join(regions: list[_Region]) -> str:
-    return "\n".join(region.text for region in regions)
-
-
 def _fill(release: NotebookNode, regions: dict[str, list[_Region]]) -> NotebookNode:
     """The release with every answer cell holding its reference text."""
     notebook = nbformat.from_dict(release)
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in regions and cell.metadata.nbgrader.get("solution"):
-            cell.source = _join(regions[grade_id])
+            cell.source = "\n".join(region.text for region in regions[grade_id])
     return notebook
 
 

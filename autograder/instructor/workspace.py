@@ -45,14 +45,6 @@ class TermWorkspace:
     course: Course
     term: Term
 
-    def assignment(self, name: str) -> Assignment:
-        """The course's assignment ``name`` (a clear error when the course has no such one)."""
-        return self.course.assignment(name)
-
-    @property
-    def assignment_names(self) -> list[str]:
-        return [assignment.name for assignment in self.course.assignments]
-
 
 def default_workspace(course_dir: str | os.PathLike[str], term_id: str) -> Path:
     """``<repo>/workspace/<term_id>``."""

@@ -7,21 +7,12 @@ input: problems are reported in an :class:`IntakeReport`.
 
 from autograder.intake.recover import lenient_loads, salvage_cells
 from autograder.intake.restore import (
-    build_report,
     intake_bytes,
     intake_notebook,
     match_submission_files,
     restore_notebook,
 )
-from autograder.intake.status import (
-    IntakeReport,
-    IntakeStatus,
-    Note,
-    NoteKind,
-    ReadOutcome,
-    SubmissionFiles,
-    SubmittedCell,
-)
+from autograder.intake.status import IntakeReport, IntakeStatus, NoteKind
 from autograder.intake.template import (
     CellRole,
     NotebookTemplate,
@@ -31,27 +22,18 @@ from autograder.intake.template import (
     load_template,
     template_from_notebook,
 )
-from autograder.intake.validate import (
-    IntakeConfig,
-    read_submission,
-    read_submission_bytes,
-)
+from autograder.intake.validate import IntakeConfig, read_submission, read_submission_bytes
 
 __all__ = [
     "CellRole",
     "IntakeConfig",
     "IntakeReport",
     "IntakeStatus",
-    "Note",
     "NoteKind",
     "NotebookTemplate",
-    "ReadOutcome",
-    "SubmissionFiles",
-    "SubmittedCell",
     "TemplateCell",
     "TemplateError",
     "TemplateKind",
-    "build_report",
     "intake_bytes",
     "intake_notebook",
     "lenient_loads",

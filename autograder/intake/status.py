@@ -145,21 +145,9 @@ class IntakeReport:
     recovered_ids: tuple[str, ...] = ()
     lost_ids: tuple[str, ...] = ()
 
-    def notes_for(self, grade_id: str | None) -> tuple[Note, ...]:
-        """The notes about one grade id (``None``: the notebook-level notes)."""
-        return tuple(note for note in self.notes if note.grade_id == grade_id)
-
-    @property
-    def notes_by_grade_id(self) -> dict[str | None, tuple[Note, ...]]:
-        """Every note grouped by grade id, in the order they were recorded."""
-        grouped: dict[str | None, list[Note]] = {}
-        for note in self.notes:
-            grouped.setdefault(note.grade_id, []).append(note)
-        return {key: tuple(value) for key, value in grouped.items()}
-
     def kinds(self, grade_id: str | None = None) -> set[NoteKind]:
         """The kinds of note recorded for one grade id (``None``: notebook-level)."""
-        return {note.kind for note in self.notes_for(grade_id)}
+        return {note.kind for note in self.notes if note.grade_id == grade_id}
 
 
 @dataclass(frozen=True)

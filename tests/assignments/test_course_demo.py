@@ -37,7 +37,6 @@ from autograder.instructor.proof import AWAITING_GPU
 from autograder.instructor.synthetic_files import read_partials
 from autograder.instructor.top_to_bottom import run_top_to_bottom
 from autograder.intake import load_template
-from autograder.pipeline import autograded_tests
 from autograder.specs import load_specs
 from autograder.specs.cases import write_release_checks
 
@@ -53,7 +52,9 @@ def _autograded_points(assignment) -> dict[str, float]:
     return {
         test_id: points
         for notebook in assignment.notebooks
-        for test_id, points in autograded_tests(load_template(assignment.notebook_path(notebook)))
+        for test_id, points in load_template(
+            assignment.notebook_path(notebook)
+        ).autograded_points.items()
     }
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from instructor_course import COURSE_TOML, make_course
 
-from autograder.course import DEFAULT_RUNTIME_BUDGET
-from autograder.instructor import CourseError, current_term, load_course, load_term, new_term
+from autograder.course import DEFAULT_RUNTIME_BUDGET, CourseError
+from autograder.instructor import current_term, load_course, load_term, new_term
 from autograder.instructor.cli import main
 
 

@@ -66,7 +66,7 @@ def test_a_bad_partial_student_names_the_file_the_student_and_the_fix(
 ):
     synthetic = tmp_path / "synthetic-root"
     write_synthetic(synthetic, EDIT.format(**{**GOOD, **change}))
-    assignment = open_workspace(released, workspace=tmp_path / "ws").assignment("mini")
+    assignment = open_workspace(released, workspace=tmp_path / "ws").course.assignment("mini")
     with pytest.raises(CourseError) as caught:
         build_class(assignment, synthetic)
     text = str(caught.value)
@@ -77,7 +77,7 @@ def test_a_bad_partial_student_names_the_file_the_student_and_the_fix(
 
 def test_a_good_partial_student_is_the_reference_with_its_edit(released: Path, tmp_path: Path):
     write_synthetic(tmp_path, SYNTHETIC_TOML)
-    assignment = open_workspace(released, workspace=tmp_path / "ws").assignment("mini")
+    assignment = open_workspace(released, workspace=tmp_path / "ws").course.assignment("mini")
     students = {s.student_id: s for s in build_class(assignment, tmp_path)}
     reference, partial = students["reference"], students["mini-no-bias-grad"]
     cell = _answer(partial.notebooks["mini"], "linear_backward")
@@ -101,7 +101,7 @@ def _answer(notebook: nbformat.NotebookNode, grade_id: str) -> str:
 def test_a_release_that_is_missing_is_named_with_the_command_to_make_it(tmp_path: Path):
     root = make_course(tmp_path / "course")
     with pytest.raises(CourseError, match="python -m autograder.instructor release mini"):
-        build_class(open_workspace(root).assignment("mini"), root)
+        build_class(open_workspace(root).course.assignment("mini"), root)
 
 
 def test_a_missing_term_names_the_command_that_creates_it(released: Path, capsys):

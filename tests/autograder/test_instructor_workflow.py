@@ -34,7 +34,7 @@ TERM = "2027-fall"
 def _lms_zip(root: Path, folder: Path) -> tuple[Path, Path]:
     """The synthetic class as a Canvas download (``<name>_<lmsid>_<subid>_<file>``) + roster."""
     space = open_workspace(root)
-    students = build_class(space.assignment("mini"), root)
+    students = build_class(space.course.assignment("mini"), root)
     archive, roster = folder / "mini.zip", folder / "roster.csv"
     rows = ["lms_id,student_id"]
     with zipfile.ZipFile(archive, "w") as handle:

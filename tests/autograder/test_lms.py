@@ -196,7 +196,7 @@ def test_bad_assignment_name_is_refused(tmp_path: Path, roster: Path) -> None:
 def test_roster_csv_gives_student_info(roster: Path) -> None:
     loaded = Roster.from_csv(roster)
     assert loaded.entries["123"].student_id == "jdoe"
-    assert loaded.student_info()["jsmith"] == StudentInfo("John", "Smith", None)
+    assert loaded.entries["124"].info == StudentInfo("John", "Smith", None)
 
 
 @pytest.mark.parametrize(
