@@ -213,9 +213,17 @@ def test_a_uid_stays_reserved_for_a_process_with_another_tmpdir(
 ) -> None:
     from autograder.box.warm.files import UidInUse, UidReservation
 
-    base = fresh_uid_base()
-    uids = range(base, base + 1)
-    held = UidReservation(uids)
+    # The random base may be one a warm box of this session still holds: take a free one.
+    for _attempt in range(64):
+        base = fresh_uid_base()
+        uids = range(base, base + 1)
+        try:
+            held = UidReservation(uids)
+            break
+        except UidInUse:
+            continue
+    else:
+        pytest.fail("no free uid found in 64 draws of fresh_uid_base()")
     try:
         # A SLURM job or the corpus gives each grading process its own TMPDIR.
         monkeypatch.setenv("TMPDIR", str(tmp_path))

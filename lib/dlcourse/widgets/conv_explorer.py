@@ -161,7 +161,9 @@ class ConvExplorer(WidgetApp[ConvExplorerState]):
             "kernel": slider("kernel", 3, 1, 7),
             "stride": slider("stride", 1, 1, 4),
             "pad": slider("pad", 0, 0, 3),
-            "dilation": slider("dilation", 1, 1, 3),
+            # Up to 2: a 7-wide kernel then spans at most 13 inputs, so moving the sliders
+            # up from their defaults never leaves the window wider than the padded input.
+            "dilation": slider("dilation", 1, 1, 2),
             "row": slider("output row", 0, 0, MAX_SIZE),
             "col": slider("output col", 0, 0, MAX_SIZE),
             "layers": slider("layers stacked", 1, 1, 6),
