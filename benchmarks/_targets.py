@@ -9,7 +9,10 @@ another matter: a benchmark whose figures are not trustworthy exits 1 either way
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 ENFORCE_FLAG = "--enforce-targets"
 
@@ -36,3 +39,11 @@ def targets_status(misses: Sequence[str], enforce: bool) -> int:
         return 1
     print(f"(reported only; pass {ENFORCE_FLAG} to exit 1 on a miss)")
     return 0
+
+
+def write_report(path: str | Path, data: dict[str, Any]) -> None:
+    """Write a benchmark's figures to ``path`` as JSON (its folder made if missing)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {path}")

@@ -23,7 +23,6 @@ without one (no bubblewrap, say) is a missed target, printed, and exits 1 only w
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shutil
 import sys
@@ -40,7 +39,7 @@ from corpus.grading import CORPUS_LIMITS  # noqa: E402
 from corpus.session import run_session  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _targets import add_enforce_flag, targets_status  # noqa: E402
+from _targets import add_enforce_flag, targets_status, write_report  # noqa: E402
 
 LABELS = {
     "score_inflations": "score inflations",
@@ -126,9 +125,7 @@ def main(argv: list[str]) -> int:
             "wall_seconds_limit": CORPUS_LIMITS.wall_seconds,
             "machine": {"python": platform.python_version(), "platform": platform.platform()},
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+        write_report(args.json, data)
     harms = sum(report.harm_counts().values())
     print(f"\n{'NO HARM' if harms == 0 else f'{harms} HARMFUL OUTCOMES'}")
     misses = [

@@ -25,14 +25,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _targets import add_enforce_flag, targets_status  # noqa: E402
+from _targets import add_enforce_flag, targets_status, write_report  # noqa: E402
 from _timing import limit_threads, time_interleaved  # noqa: E402
 
 THREADS = 2
 limit_threads(THREADS)  # before NumPy and torch are imported
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -243,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             "all_targets_met": not misses,
             "missed": misses,
         }
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
+        write_report(args.json, report)
     return status
 
 

@@ -26,7 +26,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-from _targets import add_enforce_flag, targets_status  # noqa: E402
+from _targets import add_enforce_flag, targets_status, write_report  # noqa: E402
 from _timing import limit_threads, time_interleaved  # noqa: E402
 
 THREADS = 2
@@ -34,7 +34,6 @@ limit_threads(THREADS)  # before NumPy and torch are imported
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
@@ -199,9 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             "all_targets_met": not misses,
             "missed": misses,
         }
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
+        write_report(args.json, report)
     return status
 
 

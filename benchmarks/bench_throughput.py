@@ -31,7 +31,6 @@ submissions; ``--box`` picks our box (default ``auto``: the warm box where it ca
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -48,7 +47,7 @@ sys.path.insert(0, str(HERE))
 
 from _honest_course import HonestStudent, build_honest_course, honest_mix  # noqa: E402
 from _stock import autograde, generate_assignment, notebook_scores  # noqa: E402
-from _targets import add_enforce_flag, targets_status  # noqa: E402
+from _targets import add_enforce_flag, targets_status, write_report  # noqa: E402
 
 ASSIGNMENT = "mini"
 BOX_ENV_VAR = "AUTOGRADER_BOX"
@@ -228,9 +227,7 @@ def report(args: argparse.Namespace, students: list[HonestStudent], modes: list[
             "scores_identical": not problems,
             "problems": problems,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        write_report(args.json, data)
     status = targets_status(misses, args.enforce_targets)
     return 1 if problems else status
 

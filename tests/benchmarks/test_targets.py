@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -42,3 +43,12 @@ def test_the_switch_is_off_by_default(argv, expected):
 def test_every_benchmark_offers_the_switch(script):
     source = script.read_text(encoding="utf-8")
     assert "add_enforce_flag(parser)" in source and "targets_status(" in source
+
+
+def test_a_report_lands_as_json_in_a_folder_made_for_it(tmp_path, capsys):
+    from _targets import write_report
+
+    path = tmp_path / "results" / "bench.json"
+    write_report(path, {"ratio": 0.97, "rows": [1, 2]})
+    assert json.loads(path.read_text(encoding="utf-8")) == {"ratio": 0.97, "rows": [1, 2]}
+    assert f"wrote {path}" in capsys.readouterr().out
