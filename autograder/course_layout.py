@@ -204,18 +204,18 @@ class CourseLayout:
     def submission_time(self, student_id: str, assignment: str) -> tuple[datetime | None, bool]:
         """When the student submitted, and whether the course's side says so.
 
-        The course's receipt (:meth:`write_receipt`) wins: its time came from the exchange
-        or the LMS, which the student cannot write (an LMS download has no time: None).
-        Without a receipt, the only time is nbgrader's ``timestamp.txt`` in the
-        submission, which the student can write: it is returned with False, so the run
-        can say that this late penalty rests on the student's own file.
+        The course's receipt (:meth:`write_receipt`) wins: its time came from the
+        exchange's own records, which the student cannot write. Without a receipt, the
+        only time is nbgrader's ``timestamp.txt`` in the submission, which the student can
+        write: it is returned with False, so the run can say that this late penalty rests
+        on the student's own file.
         """
         receipt = self.receipt_path(student_id, assignment)
         if receipt.is_file():
             try:
-                text = json.loads(receipt.read_text(encoding="utf-8")).get("time")
-                return (None if text is None else datetime.fromisoformat(text)), True
-            except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError) as error:
+                text = json.loads(receipt.read_text(encoding="utf-8"))["time"]
+                return datetime.fromisoformat(text), True
+            except (OSError, UnicodeDecodeError, ValueError, LookupError, TypeError) as error:
                 raise CourseError(
                     f"cannot read the receipt {receipt} ({error}): collect the assignment again"
                 ) from error
@@ -234,12 +234,10 @@ class CourseLayout:
             self.root / RECEIPTS_DIR / assignment / f"{checked_name(student_id, 'student id')}.json"
         )
 
-    def write_receipt(
-        self, student_id: str, assignment: str, when: datetime | None, source: str
-    ) -> None:
-        """Record, from the course's side, when ``student_id``'s work came in (naive UTC;
-        None when the source keeps no time) and where the time came from."""
-        record = {"time": None if when is None else when.isoformat(), "source": source}
+    def write_receipt(self, student_id: str, assignment: str, when: datetime, source: str) -> None:
+        """Record, from the course's side, when ``student_id``'s work came in (naive UTC)
+        and where the time came from."""
+        record = {"time": when.isoformat(), "source": source}
         atomic_write_text(self.receipt_path(student_id, assignment), json.dumps(record) + "\n")
 
     # --- jobs -----------------------------------------------------------------------

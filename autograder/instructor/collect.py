@@ -61,13 +61,7 @@ def collect_lms(
     """
     space = open_workspace(course_dir, term_id=term_id, workspace=workspace)
     space.course.assignment(assignment)
-    report = api.collect_lms(zip_path, assignment, space.root, roster=roster)
-    layout = CourseLayout(space.root)
-    for student in sorted({item.student_id for item in report.imported}):
-        # An LMS download carries no submission time: the receipt says so, and any
-        # timestamp.txt left in the folder is never believed.
-        layout.write_receipt(student, assignment, None, "LMS download (no submission time)")
-    return report
+    return api.collect_lms(zip_path, assignment, space.root, roster=roster)
 
 
 @dataclass

@@ -13,9 +13,9 @@ student's function on a case, :func:`watch` notes every call that lands in one o
   :data:`TRACING_OFF`.
 
 What it finds is data the trusted side reads from the outputs file. It runs in the
-student's own process, so a determined student can blind it (patch this module, run the
-work in a thread the profile function does not follow, precompute the answers): a
-finding is evidence, its absence proves nothing. ``docs/AUTOGRADER.md`` lists the ways.
+student's own process, so a determined student can blind it (patch this module, or run
+the work in a thread the profile function does not follow): a finding is evidence, its
+absence proves nothing. ``docs/AUTOGRADER.md`` lists the ways.
 """
 
 from __future__ import annotations
