@@ -50,9 +50,6 @@ class AttackClass(str, Enum):
     RESOURCE_BOMB = "resource_bomb"
     OUTPUT_FLOOD = "output_flood"
     PICKLE = "pickle"
-    SUBMISSION_TIME = "submission_time"
-    IDENTITY = "identity"
-    FORBIDDEN_MODULE = "forbidden_module"
 
 
 @dataclass(frozen=True)

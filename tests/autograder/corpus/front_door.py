@@ -30,6 +30,7 @@ import pwd
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import Enum
 from pathlib import Path
 
 import nbformat
@@ -38,7 +39,6 @@ from autograder.driver import GradingSummary
 from autograder.files import is_usable_name
 from autograder.instructor.collect import ExchangeReport, collect_exchange
 from autograder.instructor.grading import export, grade
-from corpus.draft import AttackClass
 
 REPO = Path(__file__).resolve().parents[3]
 ASSIGNMENT = "a1"
@@ -56,12 +56,21 @@ def mse_loss(y_hat, y):
 STALE_STAMP = "2000-01-01 00:00:00.000000 UTC"
 
 
+class FrontDoorClass(str, Enum):
+    """The benchmark's classes of front-door attacks (the sandbox attacks' classes are
+    :class:`corpus.draft.AttackClass`)."""
+
+    SUBMISSION_TIME = "submission_time"
+    IDENTITY = "identity"
+    FORBIDDEN_MODULE = "forbidden_module"
+
+
 @dataclass(frozen=True)
 class FrontDoorOutcome:
     """One attack: the score an honest course gives, and the score it obtained."""
 
     id: str
-    kind: AttackClass
+    kind: FrontDoorClass
     summary: str
     honest: float
     obtained: float
@@ -217,14 +226,14 @@ def run_front_door(workdir: Path, *, workers: int = 1) -> FrontDoorRun:
     outcomes = [
         FrontDoorOutcome(
             "exchange-forged-timestamp",
-            AttackClass.SUBMISSION_TIME,
+            FrontDoorClass.SUBMISSION_TIME,
             "late work through the exchange with an early folder name, timestamp.txt and mtimes",
             honest=round(full * (1 - PENALTY_PER_DAY), 6),
             obtained=float(rows[roles["latecomer"]]["score"]),
         ),
         FrontDoorOutcome(
             "exchange-classmate-name",
-            AttackClass.IDENTITY,
+            FrontDoorClass.IDENTITY,
             "a blank submitted under a classmate's name after the classmate (the classmate's "
             "score before the late penalty)",
             honest=full,
@@ -232,7 +241,7 @@ def run_front_door(workdir: Path, *, workers: int = 1) -> FrontDoorRun:
         ),
         FrontDoorOutcome(
             "numpy-exercise-in-torch",
-            AttackClass.FORBIDDEN_MODULE,
+            FrontDoorClass.FORBIDDEN_MODULE,
             f"{TORCH_TEST.removesuffix('_test')} of a NumPy notebook written with torch "
             "(forbidden_calls = zero; score before the late penalty)",
             honest=full - points[TORCH_TEST],
