@@ -13,6 +13,7 @@ import pytest
 from instructor_course import make_course
 
 from autograder.course_layout import CourseLayout
+from autograder.driver import _student_timed, prepare_run
 from autograder.instructor.collect import STAMP_GRACE, collect_exchange
 
 EARLY = "2026-09-01 08:00:00.000000 UTC"
@@ -75,8 +76,7 @@ def test_a_folder_under_someone_elses_name_is_refused_with_one_sentence(course, 
     assert "REFUSED" in report.summary()
 
 
-def test_without_a_receipt_the_time_is_the_students_own_and_says_so(tmp_path):
-    course = make_course(tmp_path / "repo")
+def test_without_a_receipt_the_time_is_the_students_own_and_the_run_says_so(course, tmp_path):
     layout_root = tmp_path / "ws"
     collect_exchange("mini", _empty_exchange(tmp_path), course, workspace=layout_root)
     folder = layout_root / "submitted" / "s1" / "mini"
@@ -86,6 +86,8 @@ def test_without_a_receipt_the_time_is_the_students_own_and_says_so(tmp_path):
         datetime(2026, 9, 1, 8),
         False,
     )
+    (line,) = _student_timed(prepare_run(layout_root, "mini"), ["s1"])
+    assert line.startswith("s1: the late penalty rests on the student's own timestamp.txt")
 
 
 def _empty_exchange(tmp_path: Path) -> Path:
