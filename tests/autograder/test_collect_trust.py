@@ -14,6 +14,7 @@ from instructor_course import make_course
 
 from autograder.course_layout import CourseLayout
 from autograder.driver import _student_timed, prepare_run
+from autograder.instructor.cli import main
 from autograder.instructor.collect import STAMP_GRACE, collect_exchange
 
 EARLY = "2026-09-01 08:00:00.000000 UTC"
@@ -93,3 +94,13 @@ def test_without_a_receipt_the_time_is_the_students_own_and_the_run_says_so(cour
 def _empty_exchange(tmp_path: Path) -> Path:
     (tmp_path / "ex" / "dl-test" / "inbound").mkdir(parents=True)
     return tmp_path / "ex"
+
+
+def test_the_command_line_refuses_by_default_and_can_turn_the_check_off(course, tmp_path, capsys):
+    claimed = "classmate" if ME != "classmate" else "other"
+    _submit(tmp_path / "ex", claimed, EARLY)
+    where = ["--course", str(course), "collect", "mini", "--exchange", str(tmp_path / "ex")]
+    assert main([*where, "--nbgrader-root", str(tmp_path / "ws")]) == 1
+    assert "1 refused" in capsys.readouterr().out
+    assert main([*where, "--nbgrader-root", str(tmp_path / "ws"), "--no-check-owner"]) == 0
+    assert (tmp_path / "ws/submitted" / claimed / "mini/mini.ipynb").is_file()
