@@ -308,8 +308,8 @@ def _student_timed(run: GradingRun, students: list[str]) -> list[str]:
         if when is not None and not from_course:
             lines.append(
                 f"{student}: the late penalty rests on the student's own timestamp.txt (no "
-                "receipt from the course's collect); collect with --exchange or --lms-zip to "
-                "time it from the course's side"
+                "receipt from the course's collect); collect with --exchange to time it from "
+                "the course's side"
             )
     return lines
 
