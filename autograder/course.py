@@ -7,7 +7,9 @@ grader share, and the one error that says "fix this course file".
   :func:`autograder.instructor.terms.load_term`). A term workspace carries it to the
   grader as ``term.json``, written by :meth:`Term.write_json` and read back by
   :meth:`Term.read_json` through the same checks as the TOML (:meth:`Term.from_table`);
-- :class:`LatePolicy`: what late work costs, priced against a due instant.
+- :class:`LatePolicy`: what late work costs, priced against a due instant;
+- ``forbidden_calls``: what a graded call into a module its exercise forbids costs
+  (:data:`FORBIDDEN_POLICIES`).
 
 Every problem raises :class:`CourseError`; the message names the file, the key and the fix.
 """
@@ -39,6 +41,11 @@ DEFAULT_RUNTIME_BUDGET = 120
 DEFAULT_TIMEZONE = "UTC"
 END_OF_DAY = time(23, 59, 59)
 SECONDS_PER_DAY = 24 * 60 * 60
+FORBIDDEN_FLAG = "flag"
+"""Calls into an exercise's forbidden modules are shown and flagged, and cost nothing."""
+FORBIDDEN_ZERO = "zero"
+"""Each case whose call used a forbidden module scores as failed (and is flagged)."""
+FORBIDDEN_POLICIES = (FORBIDDEN_FLAG, FORBIDDEN_ZERO)
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
@@ -176,6 +183,8 @@ class Term:
     """None: the term file has no ``[late_policy]``, and late work is not penalized."""
     timezone: str = DEFAULT_TIMEZONE
     """IANA time zone in which due dates end."""
+    forbidden_calls: str = FORBIDDEN_FLAG
+    """What a graded call into a module its exercise forbids costs (``flag`` or ``zero``)."""
 
     def due_instant(self, assignment: str) -> datetime | None:
         """When ``assignment`` is due, as naive UTC (nbgrader's convention); None if no date."""
@@ -195,7 +204,7 @@ class Term:
     @classmethod
     def from_table(cls, top: Table, *, term_id: str | None = None) -> Term:
         """The term in ``top`` (a term file's top table); ``term_id``: the id it must have."""
-        top.only(["term_id", "seed", "timezone", "late_policy", "assignments"])
+        top.only(["term_id", "seed", "timezone", "late_policy", "forbidden_calls", "assignments"])
         found = top.get("term_id", str, ... if term_id is not None else "", f'"{term_id}"')
         if term_id is not None and found != term_id:
             raise top.error(f"term_id {found!r} differs from the file name: rename one to match")
@@ -217,9 +226,15 @@ class Term:
                 )
             except ValueError as error:
                 raise late.error(str(error)) from None
+        forbidden = top.get("forbidden_calls", str, FORBIDDEN_FLAG)
+        if forbidden not in FORBIDDEN_POLICIES:
+            raise top.error(
+                f"forbidden_calls must be {' or '.join(map(repr, FORBIDDEN_POLICIES))}, "
+                f"got {forbidden!r}"
+            )
         assignments = top.sub("assignments")
         dates = {name: _dates(assignments.sub(name)) for name in assignments.data}
-        return cls(found, seed, dates, policy, zone)
+        return cls(found, seed, dates, policy, zone, forbidden)
 
     def to_dict(self) -> dict[str, Any]:
         """The term with the keys of its TOML file (dates as ISO strings); JSON-ready."""
@@ -231,6 +246,8 @@ class Term:
                 "late_penalty_per_day": self.late_policy.late_penalty_per_day,
                 "max_late_days": self.late_policy.max_late_days,
             }
+        if self.forbidden_calls != FORBIDDEN_FLAG:
+            data["forbidden_calls"] = self.forbidden_calls
         data["assignments"] = {
             name: {"release": d.release.isoformat(), "due": d.due.isoformat()}
             for name, d in self.dates.items()

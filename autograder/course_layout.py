@@ -13,6 +13,8 @@ The course follows nbgrader's standard layout::
       source/<assignment>/<data files>         copied into every job's work dir
       submitted/<student>/<assignment>/*.ipynb what each student handed in
       submitted/<student>/<assignment>/timestamp.txt   optional, as nbgrader collects it
+      receipts/<assignment>/<student>.json     the course's own record of when the work
+                                               came in, written by the instructor's collect
 
 Everything wrong with this layout is the course team's to fix, so it raises
 :class:`CourseError` with a message naming the problem and the fix.
@@ -29,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course import CourseError, Term
-from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, checked_name, is_usable_name
+from autograder.files import (
+    NOTEBOOK_SUFFIX,
+    SPECS_SUFFIX,
+    atomic_write_text,
+    checked_name,
+    is_usable_name,
+)
 from autograder.intake import match_submission_files
 from autograder.job import GradingJob
 from autograder.sandbox.limits import Limits
@@ -40,6 +48,8 @@ TERM_FILE = "term.json"
 GRADEBOOK_FILE = "gradebook.db"
 CONFIG_FILE = "nbgrader_config.py"
 TIMESTAMP_FILE = "timestamp.txt"
+RECEIPTS_DIR = "receipts"
+"""Receipts live outside ``submitted/``, so nothing a student hands in can become one."""
 #: nbgrader's CourseDirectory.course_id default, so our rows match what its apps write.
 DEFAULT_COURSE_ID = ""
 
@@ -191,17 +201,44 @@ class CourseLayout:
             if self.submission_dir(student, assignment).is_dir()
         ]
 
-    def submission_timestamp(self, student_id: str, assignment: str) -> datetime | None:
-        """When the student submitted, from nbgrader's ``timestamp.txt`` (None if absent)."""
+    def submission_time(self, student_id: str, assignment: str) -> tuple[datetime | None, bool]:
+        """When the student submitted, and whether the course's side says so.
+
+        The course's receipt (:meth:`write_receipt`) wins: its time came from the
+        exchange's own records, which the student cannot write. Without a receipt, the
+        only time is nbgrader's ``timestamp.txt`` in the submission, which the student can
+        write: it is returned with False, so the run can say that this late penalty rests
+        on the student's own file.
+        """
+        receipt = self.receipt_path(student_id, assignment)
+        if receipt.is_file():
+            try:
+                text = json.loads(receipt.read_text(encoding="utf-8"))["time"]
+                return datetime.fromisoformat(text), True
+            except (OSError, UnicodeDecodeError, ValueError, LookupError, TypeError) as error:
+                raise CourseError(
+                    f"cannot read the receipt {receipt} ({error}): collect the assignment again"
+                ) from error
         path = self.submission_dir(student_id, assignment) / TIMESTAMP_FILE
         if not _visible_regular_file(path):
-            return None
+            return None, False
         from nbgrader.utils import parse_utc  # nbgrader's own parser, so both agree
 
         try:
-            return parse_utc(path.read_text(encoding="utf-8").strip())
+            return parse_utc(path.read_text(encoding="utf-8").strip()), False
         except (OSError, UnicodeDecodeError, ValueError, OverflowError):
-            return None  # a broken timestamp must not stop grading; nbgrader ignores it too
+            return None, False  # a broken timestamp must not stop grading; nbgrader ignores it
+
+    def receipt_path(self, student_id: str, assignment: str) -> Path:
+        return (
+            self.root / RECEIPTS_DIR / assignment / f"{checked_name(student_id, 'student id')}.json"
+        )
+
+    def write_receipt(self, student_id: str, assignment: str, when: datetime, source: str) -> None:
+        """Record, from the course's side, when ``student_id``'s work came in (naive UTC)
+        and where the time came from."""
+        record = {"time": when.isoformat(), "source": source}
+        atomic_write_text(self.receipt_path(student_id, assignment), json.dumps(record) + "\n")
 
     # --- jobs -----------------------------------------------------------------------
     def build_jobs(
@@ -212,11 +249,13 @@ class CourseLayout:
         students: Sequence[str] | None = None,
         skip: Callable[[GradingJob], bool] | None = None,
         limits: Limits | None = None,
+        forbidden_calls: str = "flag",
     ) -> list[GradingJob]:
         """One job per (student, notebook), ordered by student then notebook.
 
         ``students`` restricts the run (each must have a submission folder); ``skip``
-        drops jobs already graded (the driver's "only ungraded" filter).
+        drops jobs already graded (the driver's "only ungraded" filter);
+        ``forbidden_calls`` is the term's policy (:attr:`Term.forbidden_calls`).
         """
         notebooks = self.source_notebooks(assignment)
         extra = self.extra_files(assignment)
@@ -239,6 +278,7 @@ class CourseLayout:
                     needs_gpu=notebook.needs_gpu,
                     limits=limits or Limits(),
                     extra_files=extra,
+                    forbidden_calls=forbidden_calls,
                 )
                 if skip is None or not skip(job):
                     jobs.append(job)

@@ -30,7 +30,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +190,17 @@ def grade_assignment(
         journal.remove_temporaries(assignment)
         _write_structure(writer, run)
         skip = _already_graded(journal, writer) if only_ungraded else None
-        jobs = run.layout.build_jobs(assignment, run.term.seed, students=students, skip=skip)
+        jobs = run.layout.build_jobs(
+            assignment,
+            run.term.seed,
+            students=students,
+            skip=skip,
+            forbidden_calls=run.term.forbidden_calls,
+        )
         summary = GradingSummary(assignment)
         if students is None:
             summary.problems.extend(run.layout.refused_students(assignment))
+        summary.problems.extend(_student_timed(run, sorted({job.student_id for job in jobs})))
         fingerprints = {job.key: job.fingerprint() for job in jobs}
         pending = []
         for job in jobs:
@@ -212,6 +218,14 @@ def grade_assignment(
                     _write_result(writer, run, result)
                     written.add(result.key)
                     summary.add(result)
+        summary.problems.extend(
+            f"{'/'.join(result.key)} {verdict.test_id}: the graded calls used "
+            f"{', '.join(verdict.forbidden)}, which the exercise must be written without "
+            f"(term policy forbidden_calls = {run.term.forbidden_calls!r})"
+            for result in summary.results
+            for verdict in result.verdicts
+            if verdict.forbidden
+        )
         _replay(journal, writer, run, summary, skip_keys=written)
     return summary
 
@@ -284,11 +298,25 @@ def _write_structure(writer: GradebookWriter, run: GradingRun) -> None:
         ) from error
 
 
+def _student_timed(run: GradingRun, students: list[str]) -> list[str]:
+    """A line for each student whose late penalty can only rest on their own timestamp.txt."""
+    if run.term.late_policy is None or run.term.due_instant(run.assignment) is None:
+        return []
+    lines = []
+    for student in students:
+        when, from_course = run.layout.submission_time(student, run.assignment)
+        if when is not None and not from_course:
+            lines.append(
+                f"{student}: the late penalty rests on the student's own timestamp.txt (no "
+                "receipt from the course's collect); collect with --exchange to time it from "
+                "the course's side"
+            )
+    return lines
+
+
 def _write_result(writer: GradebookWriter, run: GradingRun, result: JobResult) -> None:
-    """One result into the gradebook, with the student's submission time and late penalty."""
-    timestamp: datetime | None = run.layout.submission_timestamp(
-        result.student_id, result.assignment
-    )
+    """One result into the gradebook, with the submission time and late penalty."""
+    timestamp, _ = run.layout.submission_time(result.student_id, result.assignment)
     penalty = run.term.late_penalty(result.assignment, result.score, timestamp)
     try:
         writer.write(

@@ -71,6 +71,8 @@ class GradingJob:
     limits: Limits = field(default_factory=Limits)
     extra_files: tuple[Path, ...] = ()
     """Whitelisted files copied into the sandbox work dir (data the notebook reads)."""
+    forbidden_calls: str = "flag"
+    """The term's policy for calls into an exercise's forbidden modules (``flag``/``zero``)."""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -85,7 +87,9 @@ class GradingJob:
         """
         h = hashlib.sha256()
         identity = (self.assignment, self.notebook, self.student_id, str(self.term_seed))
-        settings = json.dumps([asdict(self.limits), self.needs_gpu], sort_keys=True)
+        # The default policy adds nothing, so fingerprints from before it existed hold.
+        policy = [] if self.forbidden_calls == "flag" else [self.forbidden_calls]
+        settings = json.dumps([asdict(self.limits), self.needs_gpu, *policy], sort_keys=True)
         for part in (*identity, settings, reference_digest()):
             h.update(part.encode() + b"\0")
         for path in (self.submission_path, self.template_path, self.specs_path, *self.extra_files):
@@ -148,6 +152,9 @@ class TestVerdict:
     message: str = ""
     """Feedback for the student: what was expected and what came back. Never contains
     hidden-test source or reference outputs."""
+    forbidden: list[str] = field(default_factory=list)
+    """Modules the exercise must be written without that the graded calls used (see
+    :mod:`dlcourse.checks.forbid`); the run flags them for the course team."""
 
 
 @dataclass

@@ -196,9 +196,14 @@ def runner_started(run: SandboxResult) -> bool:
 
 
 def decide_all(
-    template: NotebookTemplate, registry: SpecRegistry, trusted_inputs: Path, outputs: Path
+    template: NotebookTemplate,
+    registry: SpecRegistry,
+    trusted_inputs: Path,
+    outputs: Path,
+    forbidden_calls: str = "flag",
 ) -> tuple[list[TestVerdict], list[str]]:
-    """A verdict per autograded test cell, and the test ids that have no spec."""
+    """A verdict per autograded test cell, and the test ids that have no spec;
+    ``forbidden_calls`` is the term's policy (:func:`autograder.specs.decide`)."""
     verdicts: list[TestVerdict] = []
     unspecified: list[str] = []
     for grade_id, points in template.autograded_points.items():
@@ -208,7 +213,11 @@ def decide_all(
                 TestVerdict(grade_id, VerdictStatus.FAILED, 0.0, points, message=NO_SPEC_MESSAGE)
             )
             continue
-        verdicts.append(decide(registry[grade_id], trusted_inputs, outputs, points))
+        verdicts.append(
+            decide(
+                registry[grade_id], trusted_inputs, outputs, points, forbidden_calls=forbidden_calls
+            )
+        )
     return verdicts, unspecified
 
 
@@ -249,7 +258,7 @@ def _grade(job: GradingJob, box: Box) -> JobResult:
                 + result.execution["stderr_tail"]
             )
         verdicts, unspecified = decide_all(
-            template, registry, dirs.trusted_inputs, safe_outputs_dir(dirs)
+            template, registry, dirs.trusted_inputs, safe_outputs_dir(dirs), job.forbidden_calls
         )
     for grade_id in unspecified:
         log.error(

@@ -18,6 +18,12 @@ target is every isolation layer active on every job (design decision 5): a machi
 without one (no bubblewrap, say) is a missed target, printed, and exits 1 only with
 ``--enforce-targets`` (see ``_targets.py``).
 ``--quick`` grades a six-attack subset without the alone run (for smoke checks).
+
+Then the front-door attacks (``corpus/front_door.py``: a forged exchange time, a
+classmate's name, torch in a NumPy exercise), collected and graded with the instructor
+commands against ``solutions/a1/losses``; each prints the honest score and the one it
+obtained, and one off its honest score is a harm. They need root (skipped, saying why,
+elsewhere).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ sys.path.insert(0, str(REPO / "tests" / "autograder"))  # the corpus package
 from corpus.attacks import QUICK_ATTACKS, all_attacks  # noqa: E402
 from corpus.audit import HARMS, Report  # noqa: E402
 from corpus.controls import CONTROLS  # noqa: E402
+from corpus.front_door import FrontDoorOutcome, can_build, run_front_door  # noqa: E402
 from corpus.grading import CORPUS_LIMITS  # noqa: E402
 from corpus.session import run_session  # noqa: E402
 
@@ -91,6 +98,15 @@ def print_table(report: Report) -> None:
         print(f"  grader error: {line[:300]}")
 
 
+def print_front_door(outcomes: list[FrontDoorOutcome]) -> None:
+    """The front-door attacks: honest score, obtained score, and whether that is a harm."""
+    print("\nfront-door attacks (collect --exchange + grade, solutions/a1/losses)")
+    print(f"  {'attack':<28}{'class':<18}{'honest':>8}{'obtained':>10}  outcome")
+    for o in outcomes:
+        verdict = "HARM" if o.harmful else "honest"
+        print(f"  {o.id:<28}{o.kind.value:<18}{o.honest:>8.2f}{o.obtained:>10.2f}  {verdict}")
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     attacks = all_attacks()
@@ -98,6 +114,7 @@ def main(argv: list[str]) -> int:
         attacks = [attack for attack in attacks if attack.id in QUICK_ATTACKS]
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="adversarial-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    front: list[FrontDoorOutcome] = []
     try:
         session = run_session(
             workdir,
@@ -107,6 +124,8 @@ def main(argv: list[str]) -> int:
             grade_alone=not args.quick,
             workers=args.workers,
         )
+        if can_build() is None:
+            front = run_front_door(workdir / "front-door", workers=args.workers).outcomes
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -117,16 +136,24 @@ def main(argv: list[str]) -> int:
         f"{CORPUS_LIMITS.wall_seconds:g} s per notebook)"
     )
     print_table(report)
+    if front:
+        print_front_door(front)
+    else:
+        print(f"\nfront-door attacks skipped: {can_build()}")
     if args.json:
         data = {
             **report.to_dict(),
+            "front_door": [
+                {"id": o.id, "class": o.kind.value, "honest": o.honest, "obtained": o.obtained}
+                for o in front
+            ],
             "workers": args.workers,
             "quick": args.quick,
             "wall_seconds_limit": CORPUS_LIMITS.wall_seconds,
             "machine": {"python": platform.python_version(), "platform": platform.platform()},
         }
         write_report(args.json, data)
-    harms = sum(report.harm_counts().values())
+    harms = sum(report.harm_counts().values()) + sum(o.harmful for o in front)
     print(f"\n{'NO HARM' if harms == 0 else f'{harms} HARMFUL OUTCOMES'}")
     misses = [
         f"isolation layer {name} missing on some job ({why})"

@@ -71,6 +71,13 @@ def _workspace_commands(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--lms-zip", metavar="ZIP", help="an LMS bulk download")
     source.add_argument("--exchange", metavar="DIR", help="an nbgrader exchange root")
     take.add_argument("--roster", metavar="CSV", help="lms_id,student_id (with --lms-zip)")
+    take.add_argument(
+        "--no-check-owner",
+        dest="check_owner",
+        action="store_false",
+        help="with --exchange: accept folders not owned by the student they name (an "
+        "exchange where one service account writes every submission)",
+    )
     run = commands.add_parser("grade", parents=[where], help="grade an assignment")
     run.add_argument("assignment")
     cli.students(run, grading.grade)
@@ -124,9 +131,11 @@ def _collect(args: argparse.Namespace) -> int:
     if args.exchange is not None:
         if args.roster is not None:
             raise CourseError("--roster goes with --lms-zip, not with --exchange")
-        found = collect.collect_exchange(args.assignment, args.exchange, args.course, **where)
+        found = collect.collect_exchange(
+            args.assignment, args.exchange, args.course, check_owner=args.check_owner, **where
+        )
         print(found.summary())
-        return 1 if found.skipped else 0
+        return 1 if found.skipped or found.refused else 0
     if args.roster is None:
         raise CourseError("--lms-zip needs --roster CSV (columns lms_id,student_id)")
     report = collect.collect_lms(args.assignment, args.lms_zip, args.roster, args.course, **where)

@@ -24,7 +24,15 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from autograder.course import DEFAULT_TIMEZONE, AssignmentDates, CourseError, Table, Term, read_toml
+from autograder.course import (
+    DEFAULT_TIMEZONE,
+    FORBIDDEN_FLAG,
+    AssignmentDates,
+    CourseError,
+    Table,
+    Term,
+    read_toml,
+)
 from autograder.files import is_usable_name
 
 TERMS_DIR = Path("course") / "terms"
@@ -114,6 +122,8 @@ def render_term(term: Term) -> str:
     lines = [f'term_id = "{term.term_id}"', f"seed = {term.seed}"]
     if term.timezone != DEFAULT_TIMEZONE:
         lines.append(f'timezone = "{term.timezone}"')
+    if term.forbidden_calls != FORBIDDEN_FLAG:
+        lines.append(f'forbidden_calls = "{term.forbidden_calls}"')
     if term.late_policy is not None:
         lines += [
             "",

@@ -86,7 +86,7 @@ def reference_outputs(spec: CheckSpec, inputs: Inputs) -> Outputs:
     return checked
 
 
-def _meta(spec: CheckSpec, num_cases: int) -> CaseMeta:
+def _meta(spec: CheckSpec, num_cases: int, forbid: tuple[str, ...] = ()) -> CaseMeta:
     return CaseMeta(
         test_id=spec.test_id,
         call=spec.call,
@@ -94,6 +94,7 @@ def _meta(spec: CheckSpec, num_cases: int) -> CaseMeta:
         rtol=float(spec.rtol),
         atol=float(spec.atol),
         hint=spec.hint,
+        forbid=forbid,
     )
 
 
@@ -110,7 +111,8 @@ def write_inputs(
             CaseData(inputs=make_case_inputs(spec, term_seed, student_id, case)) for case in numbers
         ]
         path = directory / case_file_name(spec.test_id, kind)
-        paths.append(write_case_file(path, _meta(spec, len(cases)), cases))
+        # Only the grader's inputs carry ``forbid``: the shipped files stay as they were.
+        paths.append(write_case_file(path, _meta(spec, len(cases), spec.forbid), cases))
     return paths[0], paths[1]
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.course import FORBIDDEN_FLAG, FORBIDDEN_POLICIES, FORBIDDEN_ZERO
 from autograder.job import TestVerdict, VerdictStatus
 from autograder.specs.cases import KINDS, case_numbers, reference_outputs
 from autograder.specs.spec import CheckSpec, Inputs, SpecError
@@ -38,10 +39,12 @@ from dlcourse.checks.casefile import (
     LoadLimits,
     case_file_name,
     error_key,
+    forbidden_key,
     output_key,
     read_case_file,
 )
 from dlcourse.checks.compare import compare_names, compare_outputs, shape_problem
+from dlcourse.checks.forbid import TRACING_OFF
 
 _ERROR_TYPE = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,60})(?::|$)")
 _NOT_RECORDED = {
@@ -58,6 +61,8 @@ class CaseOutcome:
     number: int
     """1-based within its kind, as a student counts."""
     problem: str | None
+    forbidden: tuple[str, ...] = ()
+    """Forbidden modules the case's call used (and :data:`TRACING_OFF`)."""
 
 
 def decide(
@@ -67,14 +72,21 @@ def decide(
     max_points: float,
     *,
     limits: LoadLimits | None = None,
+    forbidden_calls: str = FORBIDDEN_FLAG,
 ) -> TestVerdict:
     """Judge one test from the recorded outputs; see the module docstring.
 
+    ``forbidden_calls``: what a case whose call used a module of ``spec.forbid`` gets:
+    ``"flag"`` (scored as usual, flagged) or ``"zero"`` (the case fails).
     A missing or broken *inputs* file, or a reference that fails, is the grader's own
     problem and raises (:class:`SpecError`, :class:`CaseFileError`, ...).
     """
     if isinstance(max_points, bool) or not math.isfinite(max_points) or max_points < 0:
         raise ValueError(f"max_points must be a finite number >= 0, got {max_points!r}")
+    if forbidden_calls not in FORBIDDEN_POLICIES:
+        raise ValueError(
+            f"forbidden_calls must be one of {FORBIDDEN_POLICIES}, got {forbidden_calls!r}"
+        )
     limits = limits or LoadLimits()
     outcomes: list[CaseOutcome] = []
     recorded = False
@@ -90,7 +102,23 @@ def decide(
             continue
         recorded = True
         outcomes += _judge_file(spec, inputs, output_path, kind, limits)
+    if forbidden_calls == FORBIDDEN_ZERO:
+        outcomes = [
+            CaseOutcome(o.kind, o.number, f"it {_used(o.forbidden)}", o.forbidden)
+            if o.forbidden and o.problem is None
+            else o
+            for o in outcomes
+        ]
     return _verdict(spec, outcomes, recorded, float(max_points))
+
+
+def _used(names: tuple[str, ...]) -> str:
+    """``"used torch, which this exercise must be written without"``."""
+    modules = [name for name in names if name != TRACING_OFF]
+    parts = [f"used {', '.join(modules)}"] if modules else []
+    if TRACING_OFF in names:
+        parts.append("switched off the grader's call tracing")
+    return " and ".join(parts) + ", which this exercise must be written without"
 
 
 def _trusted_inputs(spec: CheckSpec, path: Path, kind: str) -> CaseFile:
@@ -116,19 +144,34 @@ def _judge_file(
     with archive:
         names: dict[int, list[str]] = {}
         errors: set[int] = set()
+        flagged: set[int] = set()
         for _, entry in archive.entries():
             if entry.section == "out":
                 names.setdefault(entry.case, []).append(entry.name)
             elif entry.section == "error":
                 errors.add(entry.case)
+            elif entry.section == "forbidden":
+                flagged.add(entry.case)
         return [
             CaseOutcome(
                 kind,
                 index + 1,
                 _judge_case(spec, archive, index, case.inputs, names.get(index, []), errors),
+                _forbidden(spec, archive, index) if index in flagged else (),
             )
             for index, case in enumerate(inputs.cases)
         ]
+
+
+def _forbidden(spec: CheckSpec, archive: CaseArchive, index: int) -> tuple[str, ...]:
+    """The forbidden modules recorded for a case: only names the spec declared (the
+    text came from the sandbox, so nothing else of it is repeated)."""
+    try:
+        text = archive.text(forbidden_key(index))
+    except CaseFileError:
+        return ()
+    known = set(spec.forbid) | {TRACING_OFF}
+    return tuple(sorted(known & set(text.split(","))))
 
 
 def _own_text(error: Exception) -> str:
@@ -207,6 +250,10 @@ def _verdict(
                 "(an error earlier in the notebook, a time limit, or the notebook stopped)"
             ),
         )
+    forbidden = sorted({name for outcome in outcomes for name in outcome.forbidden})
+    message = feedback(outcomes, spec.hint)
+    if forbidden:
+        message += f". Your code {_used(tuple(forbidden))}; the course team is told"
     if passed == total:
         status, points = VerdictStatus.PASSED, max_points
     elif spec.partial and passed:
@@ -220,7 +267,8 @@ def _verdict(
         max_points=max_points,
         passed_cases=passed,
         total_cases=total,
-        message=feedback(outcomes, spec.hint),
+        message=message,
+        forbidden=forbidden,
     )
 
 

@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import itertools
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ Inputs = dict[str, np.ndarray]
 Outputs = dict[str, np.ndarray]
 
 _module_counter = itertools.count()
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 class SpecError(ValueError):
@@ -59,6 +61,10 @@ class CheckSpec:
     """Points scale with the fraction of cases passed; otherwise all or nothing."""
     hint: str = ""
     """Where to look in the notebook when the test fails."""
+    forbid: tuple[str, ...] = ()
+    """Modules the exercise must be written without (``("torch", "scipy")`` in a NumPy
+    exercise; its own reference module, ``ex.__name__``). Calls into them during the
+    graded calls are flagged; the term's ``forbidden_calls`` decides what they cost."""
 
     def __post_init__(self) -> None:
         where = f"spec {self.test_id!r}"
@@ -82,6 +88,14 @@ class CheckSpec:
                 raise SpecError(f"{where}: {name} must be finite and >= 0, got {value!r}")
         if not isinstance(self.partial, bool) or not isinstance(self.hint, str):
             raise SpecError(f"{where}: partial must be a bool and hint a string")
+        if isinstance(self.forbid, str) or not all(
+            isinstance(name, str) and _MODULE_NAME.fullmatch(name) for name in self.forbid
+        ):
+            raise SpecError(
+                f"{where}: forbid must be a tuple of module names such as ('torch', 'scipy'), "
+                f"got {self.forbid!r}"
+            )
+        object.__setattr__(self, "forbid", tuple(self.forbid))
 
     @property
     def num_cases(self) -> int:

@@ -4,7 +4,9 @@ Layout (see ``docs/AUTOGRADER.md``): a 0-d unicode array ``__meta__`` holding JS
 ``{"test_id", "call", "num_cases", "rtol", "atol", "hint"}``; arrays
 ``case<i>/in/<name>`` (inputs) and ``case<i>/out/<name>`` (outputs); and, in an outputs
 file, ``case<i>/error`` (a 0-d unicode array: exception type and message) for a case
-whose call failed.
+whose call failed, and ``case<i>/forbidden`` (0-d unicode, comma-separated) naming the
+forbidden modules the case's call used (``"forbid"`` in ``__meta__``, optional: the
+modules the exercise must be written without).
 
 The same files are written by the trusted grader (inputs, shipped visible cases) and by
 code running in the sandbox (outputs), so reading is defensive throughout: the file is
@@ -39,11 +41,13 @@ NUMERIC_KINDS = "biuf"
 #: The grade-id pattern nbgrader accepts; test ids are grade ids and become file names.
 TEST_ID_PATTERN = re.compile(r"[A-Za-z0-9_\-]{1,100}")
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_MODULE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}(?:\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,9}")
 _KEY_PATTERN = re.compile(
     r"case(?P<case>0|[1-9][0-9]{0,5})/(?:(?P<section>in|out)/(?P<name>[A-Za-z_][A-Za-z0-9_]{0,63})"
-    r"|(?P<error>error))"
+    r"|(?P<error>error)|(?P<forbidden>forbidden))"
 )
 _META_FIELDS = ("test_id", "call", "num_cases", "rtol", "atol", "hint")
+_OPTIONAL_META = ("forbid",)
 _ALLOWED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
@@ -89,9 +93,15 @@ class CaseMeta:
     rtol: float
     atol: float
     hint: str = ""
+    forbid: tuple[str, ...] = ()
+    """Modules the exercise must be written without (written only when there are some,
+    so files of exercises without any stay as they were)."""
 
     def to_json(self) -> str:
-        return json.dumps({name: getattr(self, name) for name in _META_FIELDS}, sort_keys=True)
+        data: dict[str, object] = {name: getattr(self, name) for name in _META_FIELDS}
+        if self.forbid:
+            data["forbid"] = list(self.forbid)
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> CaseMeta:
@@ -100,8 +110,18 @@ class CaseMeta:
             data = json.loads(text)
         except ValueError as error:
             raise CaseFileError(f"__meta__ is not valid JSON ({error})") from None
-        if not isinstance(data, dict) or set(data) != set(_META_FIELDS):
-            raise CaseFileError(f"__meta__ must be a JSON object with exactly {_META_FIELDS}")
+        if not isinstance(data, dict) or not set(_META_FIELDS) <= set(data) <= set(
+            _META_FIELDS + _OPTIONAL_META
+        ):
+            raise CaseFileError(
+                f"__meta__ must be a JSON object with exactly {_META_FIELDS} (and optionally "
+                f"{_OPTIONAL_META})"
+            )
+        forbid = data.get("forbid", [])
+        if not isinstance(forbid, list) or not all(
+            isinstance(name, str) and _MODULE_PATTERN.fullmatch(name) for name in forbid
+        ):
+            raise CaseFileError("__meta__ forbid must be a list of dotted module names")
         texts = ("test_id", "call", "hint")
         if not all(isinstance(data[name], str) for name in texts):
             raise CaseFileError("__meta__ fields test_id, call and hint must be strings")
@@ -123,6 +143,7 @@ class CaseMeta:
             rtol=float(data["rtol"]),
             atol=float(data["atol"]),
             hint=data["hint"],
+            forbid=tuple(forbid),
         )
 
 
@@ -133,6 +154,8 @@ class CaseData:
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     error: str | None = None
+    forbidden: str | None = None
+    """Comma-separated forbidden modules the call used (outputs files only)."""
 
 
 @dataclass
@@ -179,6 +202,10 @@ def error_key(case: int) -> str:
     return f"case{case}/error"
 
 
+def forbidden_key(case: int) -> str:
+    return f"case{case}/forbidden"
+
+
 def cap_error_text(text: str) -> str:
     """Cut an error text to :data:`ERROR_CAP_BYTES` UTF-8 bytes without splitting a char."""
     return text.encode("utf-8", "replace")[:ERROR_CAP_BYTES].decode("utf-8", "ignore")
@@ -210,6 +237,9 @@ def write_case_file(path: str | PathLike[str], meta: CaseMeta, cases: Sequence[C
                         _write_entry(
                             archive, error_key(index), np.array(cap_error_text(case.error))
                         )
+                    if case.forbidden is not None:
+                        text = cap_error_text(case.forbidden)
+                        _write_entry(archive, forbidden_key(index), np.array(text))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -269,7 +299,7 @@ class EntryKey:
 
     case: int
     section: str
-    """``"in"``, ``"out"`` or ``"error"``."""
+    """``"in"``, ``"out"``, ``"error"`` or ``"forbidden"``."""
     name: str
 
 
@@ -280,6 +310,8 @@ def parse_key(key: str) -> EntryKey | None:
         return None
     if match["error"]:
         return EntryKey(int(match["case"]), "error", "error")
+    if match["forbidden"]:
+        return EntryKey(int(match["case"]), "forbidden", "forbidden")
     return EntryKey(int(match["case"]), match["section"], match["name"])
 
 
@@ -427,6 +459,8 @@ def read_case_file(path: str | PathLike[str], limits: LoadLimits | None = None) 
             case = cases[entry.case]
             if entry.section == "error":
                 case.error = archive.text(key)
+            elif entry.section == "forbidden":
+                case.forbidden = archive.text(key)
             elif entry.section == "in":
                 case.inputs[entry.name] = archive.array(key)
             else:

@@ -33,6 +33,7 @@ from dlcourse.checks.casefile import (
     read_case_file,
     write_case_file,
 )
+from dlcourse.checks.forbid import watch
 
 #: What one case's outputs may add up to; larger results are recorded as an error so
 #: the outputs file stays far below the grader's size cap.
@@ -93,7 +94,7 @@ def record(test_id: str, kind: str, fns: Sequence[Callable[..., Any]]) -> None:
     cases: list[CaseData] = []
     try:
         for case in inputs.cases:
-            cases.append(_run_case(inputs.meta.call, fns, case.inputs))
+            cases.append(_run_case(inputs.meta.call, fns, case.inputs, inputs.meta.forbid))
     finally:
         # Runs after an interruption too, so the finished cases count.
         cases.extend(
@@ -104,9 +105,25 @@ def record(test_id: str, kind: str, fns: Sequence[Callable[..., Any]]) -> None:
 
 
 def _run_case(
+    pattern: str,
+    fns: Sequence[Callable[..., Any]],
+    inputs: dict[str, np.ndarray],
+    forbid: Sequence[str] = (),
+) -> CaseData:
+    """Outputs of one case, or its error; every Exception (and SystemExit) is caught.
+
+    ``forbid``: modules the call must not use; those it used are noted in the case.
+    """
+    with watch(forbid) as used:
+        case = _call_case(pattern, fns, inputs)
+    if used:
+        case.forbidden = ",".join(sorted(used))
+    return case
+
+
+def _call_case(
     pattern: str, fns: Sequence[Callable[..., Any]], inputs: dict[str, np.ndarray]
 ) -> CaseData:
-    """Outputs of one case, or its error; every Exception (and SystemExit) is caught."""
     try:
         outputs = CALLS[pattern](fns, inputs)
         size = sum(array.nbytes for array in outputs.values())

@@ -5,7 +5,10 @@
 - :mod:`corpus.attacks`: one declarative record per attack, built from the wrong base;
 - :mod:`corpus.build`: lays out an nbgrader course holding all of them, with canaries;
 - :mod:`corpus.audit`: after grading, the harm figures (inflation, leaks, leftovers);
-- :mod:`corpus.grading`: grading a corpus course with the real driver.
+- :mod:`corpus.grading`: grading a corpus course with the real driver;
+- :mod:`corpus.front_door`: attacks through the course's own doors (the exchange's time
+  and identity, a forbidden module), collected and graded with the instructor commands
+  against a real course notebook.
 
 Used by ``tests/autograder/test_corpus.py`` and ``benchmarks/bench_adversarial.py``.
 """
