@@ -151,7 +151,7 @@ class LocalExecutor(ClosingExecutor):
             future = self._running_pool().submit(run_job, self.job_fn, job)
         except BrokenProcessPool:
             # A worker died between jobs (nothing of ours was on it): start over once.
-            self.close()
+            self._discard_pool()
             future = self._running_pool().submit(run_job, self.job_fn, job)
         batch.in_flight[future] = job
 
@@ -173,7 +173,7 @@ class LocalExecutor(ClosingExecutor):
             else:  # the job ran but its result could not come back (e.g. not picklable)
                 finished.append((job, JobResult.failed(job, error).to_dict()))
         if broken:
-            self.close()  # the broken pool's processes are already gone or being terminated
+            self._discard_pool()
             if len(broken) == 1:
                 finished.append((broken[0], JobResult.failed(broken[0], WORKER_DIED).to_dict()))
             else:
@@ -185,3 +185,9 @@ class LocalExecutor(ClosingExecutor):
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context)
         return self._pool
+
+    def _discard_pool(self) -> None:
+        """Drop a broken pool; its processes are already gone or being terminated."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -75,6 +75,9 @@ class GradeRow:
     late_submission_penalty: float
     score: float
     max_score: float
+    pending: tuple[str, ...] = ()
+    """Notebooks whose result carries no score (grader error, awaiting a GPU); not a CSV
+    column, but a reason to hold the row back from an LMS upload."""
 
     def fields(self) -> list[str]:
         """The row's CSV fields, formatted as nbgrader formats them."""
@@ -123,27 +126,23 @@ def rows_from_gradebook(
         students = gradebook.students
         for entry in assignments:
             for student in students:
+                info = StudentInfo(student.first_name, student.last_name, student.email)
                 try:
                     submission = gradebook.find_submission(entry.name, student.id)
                 except MissingEntry:
                     submission = None
-                raw = late = 0.0  # no submission: nbgrader exports zeros
-                if submission is not None:
-                    raw = float(submission.score or 0.0)
-                    late = float(submission.late_submission_penalty or 0.0)
+                raw = None if submission is None else submission.score
+                penalty = None if submission is None else submission.late_submission_penalty
                 rows.append(
-                    GradeRow(
-                        assignment=entry.name,
-                        duedate=entry.duedate,
-                        timestamp=None if submission is None else submission.timestamp,
-                        student_id=student.id,
-                        last_name=student.last_name,
-                        first_name=student.first_name,
-                        email=student.email,
-                        raw_score=raw,
-                        late_submission_penalty=late,
-                        score=max(0.0, raw - late),
-                        max_score=float(entry.max_score),
+                    _row(
+                        entry.name,
+                        entry.duedate,
+                        None if submission is None else submission.timestamp,
+                        student.id,
+                        info,
+                        raw,
+                        penalty,
+                        entry.max_score,
                     )
                 )
     return rows
@@ -159,3 +158,33 @@ def _check_sqlite_exists(db_url: str) -> None:
                 f"no gradebook at {path}: pass the URL of the course's gradebook.db "
                 "(e.g. sqlite:////course/gradebook.db)"
             )
+
+
+def _row(
+    assignment: str,
+    duedate: datetime | None,
+    timestamp: datetime | None,
+    student_id: str,
+    info: StudentInfo,
+    raw_score: float | None,
+    penalty: float | None,
+    max_score: float,
+    pending: tuple[str, ...] = (),
+) -> GradeRow:
+    """One row; ``raw_score`` None means no submission, which nbgrader exports as zeros."""
+    raw = 0.0 if raw_score is None else float(raw_score)
+    late = 0.0 if penalty is None else float(penalty)
+    return GradeRow(
+        assignment=assignment,
+        duedate=duedate,
+        timestamp=timestamp,
+        student_id=student_id,
+        last_name=info.last_name,
+        first_name=info.first_name,
+        email=info.email,
+        raw_score=raw,
+        late_submission_penalty=late,
+        score=max(0.0, raw - late),
+        max_score=float(max_score),
+        pending=pending,
+    )
