@@ -174,11 +174,6 @@ class GradebookWriter:
     def close(self) -> None:
         self._gradebook.close()
 
-    @property
-    def gradebook(self) -> Gradebook:
-        """The underlying nbgrader gradebook (for reading only)."""
-        return self._gradebook
-
     @contextmanager
     def _transaction(self) -> Iterator[DbSession]:
         """Commit everything done inside at once, or nothing if anything fails."""

@@ -46,11 +46,6 @@ class TermWorkspace:
     term: Term
 
 
-def default_workspace(course_dir: str | os.PathLike[str], term_id: str) -> Path:
-    """``<repo>/workspace/<term_id>``."""
-    return Path(course_dir).resolve() / WORKSPACES_DIR / term_id
-
-
 def load_term_by_id(course_dir: str | os.PathLike[str], term_id: str | None) -> Term:
     """The term ``term_id`` (default: the one in ``course/current_term``)."""
     if term_id is None:
@@ -76,7 +71,7 @@ def open_workspace(
     """
     course = load_course(Path(course_dir) / COURSE_FILE)
     term = load_term_by_id(course.root, term_id)
-    root = Path(workspace).resolve() if workspace else default_workspace(course.root, term.term_id)
+    root = Path(workspace).resolve() if workspace else course.root / WORKSPACES_DIR / term.term_id
     _check_not_inside_sources(root, course)
     if not root.is_dir():
         root.mkdir(parents=True)
