@@ -81,7 +81,12 @@ def open_workspace(
         root.chmod(0o700)
     _ignore_in_git(root)
     term.write_json(root / TERM_FILE)
-    write_if_changed(root / CONFIG_FILE, _nbgrader_config(course))
+    config = (
+        "# Written by autograder.instructor from course/course.toml; regenerated on use.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {course.course_id!r}\n"
+    )
+    write_if_changed(root / CONFIG_FILE, config)
     (root / SOURCE_DIR).mkdir(exist_ok=True)
     for assignment in course.assignments:
         sync_source(assignment, root / SOURCE_DIR / assignment.name)
@@ -121,11 +126,3 @@ def _ignore_in_git(root: Path) -> None:
     marker = root / ".gitignore"
     if not marker.exists():
         atomic_write_text(marker, "# A term workspace: student work stays out of git.\n*\n")
-
-
-def _nbgrader_config(course: Course) -> str:
-    return (
-        "# Written by autograder.instructor from course/course.toml; regenerated on use.\n"
-        "c = get_config()  # noqa: F821\n"
-        f"c.CourseDirectory.course_id = {course.course_id!r}\n"
-    )
