@@ -164,7 +164,7 @@ def print_summary(summary: GradingSummary) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     for result in summary.results:
         if result.status is JobStatus.ERROR:
-            print(f"error: {'/'.join(result.key)}: {_last_line(result.error)}", file=sys.stderr)
+            print(f"error: {'/'.join(result.key)}: {last_line(result.error)}", file=sys.stderr)
     if summary.unchanged:
         print(f"{summary.unchanged} unchanged since the last run (not regraded)")
     print(summary.line)
@@ -178,7 +178,7 @@ def print_feedback(paths: list[Any], skipped: list[str]) -> int:
     return 0
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     """The gist of an error: a traceback's last line names the exception and its message."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else "no details recorded"

@@ -84,6 +84,17 @@ def write_if_changed(path: str | os.PathLike[str], text: str) -> bool:
     return True
 
 
+def open_up(root: Path) -> None:
+    """Modes that let anyone read everything under ``root`` (links are left alone).
+
+    For trees a job's unprivileged uid must read: its work dir, the student runtime.
+    """
+    for directory, _subdirs, files in os.walk(root):
+        os.chmod(directory, 0o755)
+        for name in files:
+            os.chmod(os.path.join(directory, name), 0o644, follow_symlinks=False)
+
+
 def _fsync_dir(directory: Path) -> None:
     """Flush a folder's entry table; some file systems refuse, which is harmless here."""
     try:

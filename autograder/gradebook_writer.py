@@ -26,7 +26,7 @@ import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -173,11 +173,6 @@ class GradebookWriter:
 
     def close(self) -> None:
         self._gradebook.close()
-
-    @property
-    def gradebook(self) -> Gradebook:
-        """The underlying nbgrader gradebook (for reading only)."""
-        return self._gradebook
 
     @contextmanager
     def _transaction(self) -> Iterator[DbSession]:
@@ -355,17 +350,10 @@ def _add_notebook(session: DbSession, assignment: Any, name: str, rows: Notebook
         *(SolutionCell(name=cell_name, notebook=notebook) for cell_name in rows.solution_cells),
         *scored(TaskCell, rows.task_cells),
     ]
-    for cell_name, source in rows.source_cells.items():
-        created.append(
-            SourceCell(
-                name=cell_name,
-                notebook=notebook,
-                cell_type=source.cell_type,
-                locked=source.locked,
-                source=source.source,
-                checksum=source.checksum,
-            )
-        )
+    created += [
+        SourceCell(name=cell_name, notebook=notebook, **asdict(source))
+        for cell_name, source in rows.source_cells.items()
+    ]
     session.add_all(created)
     # Existing submissions get the new notebook when their student is next written.
 

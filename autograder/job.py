@@ -204,7 +204,12 @@ class JobResult:
             error = f"{type(error).__name__}: {error}"
         text = f"{error}\n{details}".strip() if details else error
         if max_score is None:
-            max_score = template_max_score(job)
+            from autograder.intake import load_template  # nbformat: only when needed
+
+            try:
+                max_score = load_template(job.template_path).max_score
+            except Exception:
+                max_score = 0.0
         return cls(*_names(job), JobStatus.ERROR, 0.0, max_score, error=_cap(text))
 
     @classmethod
@@ -242,16 +247,6 @@ class JobResult:
 
 def _names(job: GradingJob) -> tuple[str, str, str]:
     return job.assignment, job.notebook, job.student_id
-
-
-def template_max_score(job: GradingJob) -> float:
-    """The template's maximum score, or 0 when the template itself cannot be read."""
-    from autograder.intake import load_template  # nbformat: only when needed
-
-    try:
-        return load_template(job.template_path).max_score
-    except Exception:
-        return 0.0
 
 
 def _cap(text: str) -> str:

@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 
 import autograder
 import dlcourse
+from autograder.files import open_up
 
 DEFAULT_ALLOW: tuple[str, ...] = (
     "dlcourse",
@@ -83,11 +84,6 @@ def __getattr__(attribute):
         raise AttributeError(f"module {{_MODULE!r}} has no attribute {{attribute!r}}")
     raise ReferenceNotAvailableError(f"{{_MODULE}}.{{attribute}}: {{_MESSAGE}}", name=_MODULE)
 '''
-
-
-def stub_source(module: str) -> str:
-    """Source of the stub module that replaces ``module`` in the student build."""
-    return _STUB_TEMPLATE.format(module=module, message=STUB_MESSAGE)
 
 
 def module_name(package: str, relative: PurePosixPath) -> str:
@@ -205,7 +201,7 @@ def runtime_files(allow: Sequence[str] = DEFAULT_ALLOW) -> dict[str, bytes]:
         if is_allowed(name, allow):
             contents[target] = (dlcourse_root / relative).read_bytes()
         elif relative.suffix == ".py":
-            contents[target] = stub_source(name).encode()
+            contents[target] = _STUB_TEMPLATE.format(module=name, message=STUB_MESSAGE).encode()
         # data files of a hidden package are left out with it
     contents["autograder/__init__.py"] = (autograder_root / "__init__.py").read_bytes()
     runner_root = autograder_root / "runner"
@@ -233,10 +229,7 @@ def _write_tree(root: Path, contents: Mapping[str, bytes]) -> None:
     # Bytecode now, while the tree is writable: inside the sandbox it is read-only,
     # so without this every job would compile the whole library again.
     compileall.compile_dir(root, quiet=1)
-    for directory, _subdirs, files in os.walk(root):
-        os.chmod(directory, 0o755)
-        for name in files:
-            os.chmod(os.path.join(directory, name), 0o644)
+    open_up(root)
 
 
 def _check_owned(path: Path) -> None:

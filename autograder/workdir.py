@@ -30,6 +30,7 @@ from typing import Any
 
 import nbformat
 
+from autograder.files import open_up
 from autograder.runner.contract import (
     INPUTS_DIRNAME,
     NOTEBOOK_NAME,
@@ -133,14 +134,6 @@ def copy_extra_file(source: Path, workdir: Path) -> Path:
     return target
 
 
-def _open_up(root: Path) -> None:
-    """Modes that let the job's uid read everything (it owns it after the hand-over)."""
-    for directory, _subdirs, files in os.walk(root):
-        os.chmod(directory, 0o755)
-        for name in files:
-            os.chmod(os.path.join(directory, name), 0o644, follow_symlinks=False)
-
-
 def prepare_workdir(
     dirs: JobDirs,
     notebook: nbformat.NotebookNode,
@@ -167,4 +160,4 @@ def prepare_workdir(
     nbformat.write(notebook, str(dirs.workdir / NOTEBOOK_NAME))
     for source in extra_files:
         copy_extra_file(source, dirs.workdir)
-    _open_up(dirs.workdir)
+    open_up(dirs.workdir)  # the job's uid owns it after the hand-over

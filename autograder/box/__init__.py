@@ -9,7 +9,7 @@ A box owns how a job's process comes to life; the pipeline only sees this protoc
   ``results.json`` and ``outputs/`` there;
 - returns the :class:`~autograder.sandbox.SandboxResult` of that job, whose ``layers``
   say which isolation layers the job actually had;
-- prints :data:`~autograder.runner.STARTED_MARKER` on the job's stdout only once the
+- prints :data:`~autograder.runner.contract.STARTED_MARKER` on the job's stdout only once the
   runner is ready (the pipeline uses its absence to tell a grader failure from a
   submission that ended the process early);
 - reports the layers it can offer (``layers()``) the same way, and releases its

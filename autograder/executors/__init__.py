@@ -12,29 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from autograder.executors.base import (
-    DEFAULT_JOB_FN,
-    Executor,
-    JobFn,
-    JobFnRef,
-    awaiting_gpu_result,
-    resolve_job_fn,
-)
+from autograder.executors.base import Executor, awaiting_gpu_result, resolve_job_fn
 from autograder.executors.local import LocalExecutor
 
 if TYPE_CHECKING:
     from autograder.executors.dask import DaskExecutor
 
-__all__ = [
-    "DEFAULT_JOB_FN",
-    "DaskExecutor",
-    "Executor",
-    "JobFn",
-    "JobFnRef",
-    "LocalExecutor",
-    "awaiting_gpu_result",
-    "resolve_job_fn",
-]
+__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "awaiting_gpu_result", "resolve_job_fn"]
 
 
 def __getattr__(name: str) -> Any:

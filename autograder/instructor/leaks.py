@@ -118,7 +118,7 @@ def _scan(name: str, text: str, secrets: set[str], long_secrets: list[str]) -> I
         elif stripped in secrets:
             found.add(f"has the solution or hidden-test line {stripped!r}")
     for secret in long_secrets:
-        if secret in text and f"has the solution or hidden-test line {secret!r}" not in found:
+        if secret in text:  # a set: one already found by its line is not added twice
             found.add(f"has the solution or hidden-test line {secret!r}")
     for reason in sorted(found):
         yield Leak(name, reason)

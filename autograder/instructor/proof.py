@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.box import Box
+from autograder.cli import last_line
 from autograder.course import NotebookEntry
 from autograder.job import GradingJob, JobResult, JobStatus, VerdictStatus
 from autograder.pipeline import grade_submission
@@ -61,7 +62,7 @@ def prove_notebook(inputs: ProofInputs, box: Box) -> NotebookProof:
         proof.awaiting_gpu = True
         return proof
     if solution.status is JobStatus.ERROR:
-        proof.failures.append(f"the grader failed on the solution: {_last_line(solution.error)}")
+        proof.failures.append(f"the grader failed on the solution: {last_line(solution.error)}")
         return proof
     _check_solution(solution, proof)
     _check_budget(solution, proof)
@@ -117,7 +118,7 @@ def _check_budget(result: JobResult, proof: NotebookProof) -> None:
 def _check_blank(result: JobResult, proof: NotebookProof) -> None:
     proof.blank_score = result.score
     if result.status is JobStatus.ERROR:
-        proof.failures.append(f"the grader failed on the blank: {_last_line(result.error)}")
+        proof.failures.append(f"the grader failed on the blank: {last_line(result.error)}")
     for verdict in result.verdicts:
         if verdict.points > 0:
             proof.failures.append(
@@ -128,8 +129,3 @@ def _check_blank(result: JobResult, proof: NotebookProof) -> None:
 
 def _verdicts(result: JobResult) -> list[tuple[str, str, float, int]]:
     return [(v.test_id, v.status.value, v.points, v.passed_cases) for v in result.verdicts]
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no error text"

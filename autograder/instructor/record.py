@@ -56,7 +56,8 @@ def source_files(assignment: Assignment) -> list[Path]:
     files = []
     for path in sorted(assignment.source.rglob("*")):
         relative = path.relative_to(assignment.source)
-        if not path.is_file() or path.is_symlink() or _skipped(relative):
+        hidden = any(part.startswith(".") or part in SKIPPED_NAMES for part in relative.parts)
+        if not path.is_file() or path.is_symlink() or hidden or path.suffix in SKIPPED_SUFFIXES:
             continue
         if len(relative.parts) == 1 and path.suffix == NOTEBOOK_SUFFIX and path.name not in listed:
             continue
@@ -82,10 +83,3 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 
 def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _skipped(relative: Path) -> bool:
-    return (
-        any(part.startswith(".") or part in SKIPPED_NAMES for part in relative.parts)
-        or relative.suffix in SKIPPED_SUFFIXES
-    )

@@ -55,15 +55,11 @@ def run_top_to_bottom(folder: Path, notebook: str, budget_s: int) -> TopToBottom
             failure = "the kernel died while running the solution (memory?)"
         seconds = time.monotonic() - start
     if failure == "" or (failure is None and seconds > budget_s):
-        failure = _over_budget(budget_s, seconds)
+        failure = (
+            f"the solution did not run top to bottom within its runtime budget of {budget_s} s "
+            f"(stopped after {seconds:.1f} s): speed it up or raise runtime_budget in course.toml"
+        )
     return TopToBottom(seconds, failure)
-
-
-def _over_budget(budget_s: int, seconds: float) -> str:
-    return (
-        f"the solution did not run top to bottom within its runtime budget of {budget_s} s "
-        f"(stopped after {seconds:.1f} s): speed it up or raise runtime_budget in course.toml"
-    )
 
 
 def _summary(error: CellExecutionError) -> str:

@@ -46,11 +46,6 @@ class TermWorkspace:
     term: Term
 
 
-def default_workspace(course_dir: str | os.PathLike[str], term_id: str) -> Path:
-    """``<repo>/workspace/<term_id>``."""
-    return Path(course_dir).resolve() / WORKSPACES_DIR / term_id
-
-
 def load_term_by_id(course_dir: str | os.PathLike[str], term_id: str | None) -> Term:
     """The term ``term_id`` (default: the one in ``course/current_term``)."""
     if term_id is None:
@@ -76,7 +71,7 @@ def open_workspace(
     """
     course = load_course(Path(course_dir) / COURSE_FILE)
     term = load_term_by_id(course.root, term_id)
-    root = Path(workspace).resolve() if workspace else default_workspace(course.root, term.term_id)
+    root = Path(workspace).resolve() if workspace else course.root / WORKSPACES_DIR / term.term_id
     _check_not_inside_sources(root, course)
     if not root.is_dir():
         root.mkdir(parents=True)
@@ -86,7 +81,12 @@ def open_workspace(
         root.chmod(0o700)
     _ignore_in_git(root)
     term.write_json(root / TERM_FILE)
-    write_if_changed(root / CONFIG_FILE, _nbgrader_config(course))
+    config = (
+        "# Written by autograder.instructor from course/course.toml; regenerated on use.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {course.course_id!r}\n"
+    )
+    write_if_changed(root / CONFIG_FILE, config)
     (root / SOURCE_DIR).mkdir(exist_ok=True)
     for assignment in course.assignments:
         sync_source(assignment, root / SOURCE_DIR / assignment.name)
@@ -126,11 +126,3 @@ def _ignore_in_git(root: Path) -> None:
     marker = root / ".gitignore"
     if not marker.exists():
         atomic_write_text(marker, "# A term workspace: student work stays out of git.\n*\n")
-
-
-def _nbgrader_config(course: Course) -> str:
-    return (
-        "# Written by autograder.instructor from course/course.toml; regenerated on use.\n"
-        "c = get_config()  # noqa: F821\n"
-        f"c.CourseDirectory.course_id = {course.course_id!r}\n"
-    )

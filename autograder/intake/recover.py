@@ -20,7 +20,7 @@ import bisect
 import json
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from autograder.intake.status import SubmittedCell, join_source
@@ -97,17 +97,7 @@ def salvage_cells(text: str, answer_ids: Collection[str]) -> Salvage:
             damaged.add(grade_id)
         found.append((region[0], cell))
     found.sort(key=lambda item: item[0])
-    cells = tuple(
-        SubmittedCell(
-            position=index,
-            cell_type=cell.cell_type,
-            source=cell.source,
-            grade_id=cell.grade_id,
-            nbgrader=cell.nbgrader,
-            metadata_known=cell.metadata_known,
-        )
-        for index, (_, cell) in enumerate(found)
-    )
+    cells = tuple(replace(cell, position=index) for index, (_, cell) in enumerate(found))
     recovered = {cell.grade_id for cell in cells if cell.source is not None}
     return Salvage(cells=cells, damaged_ids=frozenset(damaged - recovered), exhausted=exhausted)
 

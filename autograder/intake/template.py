@@ -144,11 +144,6 @@ class NotebookTemplate:
         return self.metadata["kernelspec"]
 
     @property
-    def language_info(self) -> dict[str, Any]:
-        """A copy of the language_info (empty when the instructor's file has none)."""
-        return self.metadata.get("language_info", {})
-
-    @property
     def answer_cells(self) -> tuple[TemplateCell, ...]:
         """The cells whose source the student writes, in notebook order."""
         return tuple(cell for cell in self.cells if cell.role.is_answer)

@@ -18,7 +18,6 @@ from autograder.specs.direct import direct_check
 from autograder.specs.seeds import VISIBLE_STUDENT, case_rng
 from autograder.specs.spec import (
     CheckSpec,
-    ReferenceCall,
     SpecError,
     SpecRegistry,
     exercise,
@@ -29,7 +28,6 @@ from autograder.specs.spec import (
 __all__ = [
     "VISIBLE_STUDENT",
     "CheckSpec",
-    "ReferenceCall",
     "SpecError",
     "SpecRegistry",
     "case_rng",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.files import SPECS_SUFFIX
-from autograder.specs.cases import make_case_inputs, reference_outputs
+from autograder.specs.cases import case_numbers, make_case_inputs, reference_outputs
 from autograder.specs.spec import SpecError, SpecRegistry, load_specs
 from dlcourse.checks.run import run_cases
 
@@ -68,10 +68,9 @@ def direct_check(test_id: str, *fns: Callable[..., Any]) -> None:
     with ``reveal=False``: no input or reference values in the message.
     """
     spec = find_registry(test_id)[test_id]
-    cases = []
-    for case in range(spec.num_visible, spec.num_cases):
-        inputs = make_case_inputs(spec, DIRECT_SEED, DIRECT_STUDENT, case)
-        cases.append((inputs, reference_outputs(spec, inputs)))
+    hidden = case_numbers(spec, "hidden")
+    inputs = [make_case_inputs(spec, DIRECT_SEED, DIRECT_STUDENT, case) for case in hidden]
+    cases = [(case, reference_outputs(spec, case)) for case in inputs]
     run_cases(
         test_id,
         "hidden",

@@ -131,7 +131,7 @@ def test_swapped_kernel_runs_on_the_templates_kernel(template, notebooks):
     submission.metadata["language_info"] = {"name": "evil"}
     restored, report = _restore(notebooks, template, submission)
     assert restored.metadata["kernelspec"] == notebooks.kernelspec
-    assert restored.metadata["language_info"] == template.language_info
+    assert restored.metadata["language_info"] == template.metadata["language_info"]
     assert report.kinds(None) == {NoteKind.KERNEL_CHANGED}
 
 

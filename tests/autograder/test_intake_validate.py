@@ -51,7 +51,7 @@ def test_template_max_score_sums_grade_and_task_points(template, notebooks):
 
 def test_template_keeps_kernelspec_and_language_info(template, notebooks):
     assert template.kernelspec == notebooks.kernelspec
-    assert template.language_info["name"] == "python"
+    assert template.metadata["language_info"]["name"] == "python"
 
 
 def test_source_template_blanks_are_the_release_stubs_not_the_solutions(template, notebooks):

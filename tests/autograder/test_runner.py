@@ -21,7 +21,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.box import Box
 from autograder.box.cold import ColdBox
-from autograder.runner import STARTED_MARKER, run_workdir
+from autograder.runner.contract import STARTED_MARKER
+from autograder.runner.execute import run_workdir
 from autograder.sandbox import Layer, Limits
 from autograder.sandbox.layers import bwrap_unavailable
 from autograder.studentlib import build_runtime

@@ -181,10 +181,6 @@ class ZygoteLink:
             )
         return ready
 
-    @property
-    def alive(self) -> bool:
-        return self._alive
-
     def _read_events(self) -> None:
         """Deliver each event to its job; on end of file, tell every waiting job."""
         while True:
