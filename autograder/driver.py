@@ -215,15 +215,15 @@ def grade_assignment(
         for job in jobs:
             damaged: list[str] = []
             settled = None if regrade else journal.settled(job, fingerprints[job.key], damaged)
-            for reason in damaged:
-                message = f"regrading {'/'.join(job.key)}: its journal entry {reason} is damaged"
-                log.warning(message)
-                summary.problems.append(message)
+            summary.problems.extend(
+                f"regrading {'/'.join(job.key)}: its journal entry {reason} is damaged"
+                for reason in damaged
+            )
             if settled is not None:
                 summary.add(settled, unchanged=True)
             else:
                 pending.append(job)
-        written = set()
+        written: set[tuple[str, str, str]] = set()
         if pending:
             with _executor_scope(executor) as runner:
                 results = _run(runner, pending, run, fingerprints, summary.problems, progress)
