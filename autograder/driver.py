@@ -469,7 +469,7 @@ def _end_stale_run(name: str) -> None:
     entry = f"{RUN_ENV}={name}"
     ended = sweep(lambda proc: proc.pid != os.getpid() and environ_has(proc.pid, entry))
     log.warning(
-        "the previous run (pid %s) was killed; ended %d process(es) it left, resuming "
+        "the previous run (pid %s) did not finish; ended %d process(es) it left, resuming "
         "from the journal",
         name.partition(":")[0],
         len(ended),
