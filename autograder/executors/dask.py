@@ -27,6 +27,7 @@ continues from the journal.
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -83,6 +84,7 @@ class DaskExecutor(ClosingExecutor):
         # Not the default client: the driver may hold others, and nothing here should
         # pick this one up implicitly.
         self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+        self._lost = False
 
     @property
     def has_gpu(self) -> bool:
@@ -118,6 +120,7 @@ class DaskExecutor(ClosingExecutor):
             # Our client is not the default one, so as_completed must be given its loop.
             for future in as_completed(futures, loop=self.client.loop):
                 if future.status == "cancelled":  # we never cancel: the scheduler is gone
+                    self._lost = True
                     raise ExecutorLost(
                         f"lost the Dask scheduler {self.client.scheduler.address} mid-run; "
                         "every result that came back is journaled: start it again and rerun "
@@ -134,7 +137,20 @@ class DaskExecutor(ClosingExecutor):
 
     def close(self) -> None:
         """Disconnect from the scheduler; the cluster itself keeps running."""
-        self.client.close()
+        if not self._lost:
+            self.client.close()
+            return
+        # Closing cancels the client's attempts to reconnect, which distributed logs as a
+        # traceback: after the one line that said the scheduler is gone, noise.
+        quiet = [logging.getLogger(name) for name in ("distributed.utils", "distributed.client")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:
+            logger.setLevel(logging.CRITICAL)
+        try:
+            self.client.close()
+        finally:
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
 
     def _submit(self, job: GradingJob, key: str) -> Future:
         resources = {self.gpu_resource: 1} if job.needs_gpu else None

@@ -394,6 +394,7 @@ def test_the_dask_scheduler_gone_mid_run_is_one_line_and_a_rerun_continues(
     assert lost.left == []
     errors = [line for line in lost.lines if line.startswith("error: ")]
     assert len(errors) == 1 and "lost the Dask scheduler" in errors[0], lost.lines
+    assert "Traceback" not in lost.err, "one line, not distributed's reconnect noise"
     cluster = _cluster(course.parent / "dask2")
     try:
         again = run(grade(course, "--scheduler", cluster.address), course.parent)
