@@ -20,7 +20,7 @@ from autograder.course import CourseError
 from autograder.course_layout import CourseLayout
 from autograder.driver import GradingSummary, grade_assignment, load_templates, resolve_workspace
 from autograder.files import atomic_write_text
-from autograder.job import JobStatus
+from autograder.job import WORKER_DIED, JobStatus
 from autograder.journal import Journal, JournalError
 
 REPORTS_DIR = "reports"
@@ -204,7 +204,10 @@ def _journal_results(
             raise CourseError(str(entry))
         if wanted is not None and entry.student_id not in wanted:
             continue
-        if entry.status is JobStatus.ERROR or entry.notebook not in templates:
+        # A grader error is the course team's; one the notebook caused is the student's too.
+        if entry.notebook not in templates or (
+            entry.status is JobStatus.ERROR and not entry.error.startswith(WORKER_DIED)
+        ):
             continue
         results.append(entry)
     return results

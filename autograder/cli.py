@@ -24,6 +24,7 @@ from typing import Any
 from autograder import api
 from autograder.course import CourseError
 from autograder.driver import EXIT_ERRORS, EXIT_USAGE, GradebookWriteError, GradingSummary
+from autograder.executors.base import ExecutorLost
 from autograder.intake import TemplateError
 from autograder.job import JobStatus
 from autograder.journal import JournalError
@@ -136,14 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse ``argv`` and run its ``handler``; a course problem exits 2 with its message,
-    a gradebook that refused a write exits 1 (the results are safe in the journal)."""
+    a gradebook that refused a write or a cluster lost mid-run exits 1 (the results are
+    safe in the journal)."""
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
     except CONFIG_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except GradebookWriteError as error:
+    except (GradebookWriteError, ExecutorLost) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERRORS
 

@@ -14,7 +14,11 @@ One run of :func:`grade_assignment`, in order:
    so a run killed between a journal write and its gradebook write is repaired.
 
 Killing the driver at any moment and running it again therefore ends with the same
-gradebook as one uninterrupted run.
+gradebook as one uninterrupted run. Nothing it started outlives it: every worker
+carries a parent-death signal (the executors set it), and the lock names the run
+(pid and process start time) while the run's environment carries the same name, so
+the next run finds and ends whatever a killed one left (:func:`workspace_lock`). A
+gradebook locked by another writer is waited for (:func:`_patiently`), never skipped.
 
 The workspace defaults to ``<course>/autograder/`` (the journal lives in its
 ``results/``). It holds student results, so it must stay out of the course's git
@@ -25,29 +29,40 @@ everything in it.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from tqdm import tqdm
 
 from autograder.course import CourseError, Term
 from autograder.course_layout import CourseLayout
+from autograder.faults import fault_point
 from autograder.files import atomic_write_text
 from autograder.gradebook_writer import GradebookWriter
 from autograder.intake import NotebookTemplate, TemplateError, load_template
 from autograder.job import GradingJob, JobResult, JobStatus
 from autograder.journal import FINAL_STATUSES, Journal, JournalError
 from autograder.result_check import ResultRefused, check_result, parse_result
+from autograder.runner.supervisor import environ_has, start_time, sweep
 
 WORKSPACE_DIR = "autograder"
 RESULTS_DIR = "results"
 LOCK_FILE = "driver.lock"
+RUN_ENV = "AUTOGRADER_RUN"
+"""``<pid>:<start time>`` of the running driver, inherited by every process it starts."""
+LOCKED_WAIT_SECONDS = 600.0
+"""How long a gradebook held by another writer is waited for before the run gives up."""
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Exit statuses of a run (the CLI returns them; the API exposes them on the summary).
 EXIT_OK = 0
@@ -204,17 +219,23 @@ def grade_assignment(
         fingerprints = {job.key: job.fingerprint() for job in jobs}
         pending = []
         for job in jobs:
-            settled = None if regrade else journal.settled(job, fingerprints[job.key])
+            damaged: list[str] = []
+            settled = None if regrade else journal.settled(job, fingerprints[job.key], damaged)
+            summary.problems.extend(
+                f"regrading {'/'.join(job.key)}: its journal entry {reason} is damaged"
+                for reason in damaged
+            )
             if settled is not None:
                 summary.add(settled, unchanged=True)
             else:
                 pending.append(job)
-        written = set()
+        written: set[tuple[str, str, str]] = set()
         if pending:
             with _executor_scope(executor) as runner:
                 results = _run(runner, pending, run, fingerprints, summary.problems, progress)
                 for result in results:
                     journal.write(result)
+                    fault_point("journaled", len(written) + 1)
                     _write_result(writer, run, result)
                     written.add(result.key)
                     summary.add(result)
@@ -246,6 +267,7 @@ def _run(
     )
     try:
         for job, data in runner.map_unordered(jobs):
+            fault_point("result", len(jobs) - len(waiting) + 1)
             if waiting.pop(job.key, None) is None:
                 # Not ours, or a second answer: the first one stands.
                 problems.append(f"the executor returned an unexpected result for {job.key}")
@@ -287,10 +309,40 @@ def _accept(
     return result
 
 
+def _patiently(write: Callable[[], T], run: GradingRun) -> T:
+    """Run one gradebook transaction, waiting while another writer holds the database.
+
+    formgrader open on the same course, or a second tool, can hold SQLite's write lock;
+    each try already waits the driver's busy timeout. Each transaction is all or
+    nothing, so a retry can neither lose a row nor leave half a result.
+    """
+    deadline = None
+    while True:
+        try:
+            return write()
+        except OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if deadline is None:
+                deadline = time.monotonic() + LOCKED_WAIT_SECONDS
+                log.warning(
+                    "the gradebook %s is locked by another writer (formgrader?); waiting up "
+                    "to %.0f s for it, nothing is lost meanwhile",
+                    run.db_url,
+                    LOCKED_WAIT_SECONDS,
+                )
+            elif time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
 def _write_structure(writer: GradebookWriter, run: GradingRun) -> None:
     try:
-        writer.ensure_assignment(
-            run.assignment, run.templates, duedate=run.term.due_instant(run.assignment)
+        _patiently(
+            lambda: writer.ensure_assignment(
+                run.assignment, run.templates, duedate=run.term.due_instant(run.assignment)
+            ),
+            run,
         )
     except SQLAlchemyError as error:
         raise GradebookWriteError(
@@ -319,8 +371,11 @@ def _write_result(writer: GradebookWriter, run: GradingRun, result: JobResult) -
     timestamp, _ = run.layout.submission_time(result.student_id, result.assignment)
     penalty = run.term.late_penalty(result.assignment, result.score, timestamp)
     try:
-        writer.write(
-            result, run.templates[result.notebook], timestamp=timestamp, late_penalty=penalty
+        _patiently(
+            lambda: writer.write(
+                result, run.templates[result.notebook], timestamp=timestamp, late_penalty=penalty
+            ),
+            run,
         )
     except SQLAlchemyError as error:
         raise GradebookWriteError(
@@ -400,7 +455,11 @@ def workspace_lock(workspace: Path) -> Iterator[None]:
     """Hold ``<workspace>/driver.lock`` so that only one driver writes at a time.
 
     The kernel drops the lock when the process dies, so a killed run never leaves a
-    stale lock behind.
+    stale lock behind. While it runs, the file names the run (``<pid>:<start time>``,
+    which no later process can share) and so does ``$AUTOGRADER_RUN``, which every
+    process the run starts inherits; a run that ends empties the file. A run that finds
+    a name there follows one that was killed: it ends the processes carrying that name
+    (should any have outlived their parent-death signal) and says so in one line.
     """
     prepare_workspace(workspace)
     path = workspace / LOCK_FILE
@@ -413,8 +472,33 @@ def workspace_lock(workspace: Path) -> Iterator[None]:
                 f"another grading run holds {path}; wait for it to finish (the journal and "
                 "gradebook have a single writer) or pass a different workspace"
             ) from None
+        _end_stale_run(os.pread(handle, 100, 0).decode("ascii", "replace").strip())
+        name = f"{os.getpid()}:{start_time(os.getpid())}"
         os.ftruncate(handle, 0)
-        os.write(handle, f"{os.getpid()}\n".encode())
-        yield
+        os.pwrite(handle, f"{name}\n".encode(), 0)
+        saved = os.environ.get(RUN_ENV)
+        os.environ[RUN_ENV] = name
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop(RUN_ENV, None)
+            else:
+                os.environ[RUN_ENV] = saved
+            os.ftruncate(handle, 0)  # ended, not killed: nothing for the next run to end
     finally:
         os.close(handle)  # closing releases the lock
+
+
+def _end_stale_run(name: str) -> None:
+    """SIGKILL what the killed run ``name`` (``<pid>:<start time>``) left; say so."""
+    if not name:
+        return
+    entry = f"{RUN_ENV}={name}"
+    ended = sweep(lambda proc: proc.pid != os.getpid() and environ_has(proc.pid, entry))
+    log.warning(
+        "the previous run (pid %s) did not finish; ended %d process(es) it left, resuming "
+        "from the journal",
+        name.partition(":")[0],
+        len(ended),
+    )

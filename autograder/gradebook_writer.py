@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from autograder.course import CourseError
 from autograder.course_layout import DEFAULT_COURSE_ID
+from autograder.faults import fault_point
 from autograder.intake import CellRole, NotebookTemplate, TemplateCell
 from autograder.job import JobResult, JobStatus
 from autograder.result_check import check_result
@@ -164,6 +165,8 @@ class GradebookWriter:
             ) from error
         self.course_id = course_id
         self._checked: set[tuple[str, str]] = set()
+        self._commits = 0
+        """Transactions ended so far (a fault point's key)."""
 
     def __enter__(self) -> GradebookWriter:
         return self
@@ -180,6 +183,8 @@ class GradebookWriter:
         session = self._gradebook.db
         try:
             yield session
+            self._commits += 1
+            fault_point("commit", self._commits)
             session.commit()
         except BaseException:
             session.rollback()

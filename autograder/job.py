@@ -29,6 +29,14 @@ ERROR_TEXT_CHARS = 8_000
 AWAITING_GPU_MESSAGE = "This test needs a GPU runner; it will be graded when one is available."
 
 
+WORKER_DIED = (
+    "This notebook was not graded: the grading process running it died twice (the "
+    "notebook used too much memory or crashed the interpreter), the second time on a "
+    "fresh worker, so the notebook caused it."
+)
+"""The error of a job that killed its worker twice, local or Dask; its feedback page says so."""
+
+
 class JobStatus(str, Enum):
     """How grading one notebook ended (the summary line counts these)."""
 

@@ -12,6 +12,7 @@ into the gradebook repairs a run killed between the two writes. Only the driver 
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from autograder.job import GradingJob, JobResult, JobStatus
 from autograder.result_check import parse_result
 
 SUFFIX = ".json"
+#: Write errors that mean "no room": the disk is full, a quota or a file-size limit is hit.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 __all__ = ["FINAL_STATUSES", "SUFFIX", "TEMP_PREFIX", "Journal", "JournalError"]
 
 #: Statuses that settle a job: an entry with one of these is not graded again.
@@ -54,8 +57,18 @@ class Journal:
         """Store ``result`` atomically, replacing any earlier entry for the same job."""
         path = self.path_for(result.assignment, result.student_id, result.notebook)
         text = json.dumps(result.to_dict(), indent=1, sort_keys=True, allow_nan=False)
-        # Student results: readable by the course team's account only.
-        return atomic_write_text(path, text + "\n", mode=0o600)
+        try:
+            # Student results: readable by the course team's account only.
+            return atomic_write_text(path, text + "\n", mode=0o600)
+        except OSError as error:
+            if error.errno not in NO_ROOM:
+                raise
+            # The atomic writer removed its temporary file: no half entry is left.
+            raise JournalError(
+                f"cannot write the journal in {path.parent}: {error.strerror}. Make room "
+                "there (or pass --workspace elsewhere) and run the grader again; the "
+                "results journaled so far are kept"
+            ) from error
 
     def read(self, path: Path) -> JobResult:
         """Load one entry, checking its shape and that it belongs where it is stored."""
@@ -74,26 +87,32 @@ class Journal:
             )
         return result
 
-    def get(self, job: GradingJob) -> JobResult | None:
+    def get(self, job: GradingJob, damaged: list[str] | None = None) -> JobResult | None:
         """The stored result for ``job``; None when there is none or it fails validation.
 
-        A damaged entry counts as missing, so the next run regrades the job and the
-        atomic write replaces the damage.
+        A damaged entry (truncated by a power cut, edited by hand) counts as missing, so
+        the next run regrades the job and the atomic write replaces the damage; why it
+        was refused is appended to ``damaged`` when given.
         """
         path = self.path_for(job.assignment, job.student_id, job.notebook)
         if not path.is_file():
             return None
         try:
             return self.read(path)
-        except JournalError:
+        except JournalError as error:
+            if damaged is not None:
+                damaged.append(f"{path} ({error.__cause__ or error})")
             return None
 
-    def settled(self, job: GradingJob, fingerprint: str | None = None) -> JobResult | None:
+    def settled(
+        self, job: GradingJob, fingerprint: str | None = None, damaged: list[str] | None = None
+    ) -> JobResult | None:
         """The stored result if it settles ``job``: same fingerprint and a final status.
 
-        Pass ``fingerprint`` when it is already computed (computing it hashes the files).
+        Pass ``fingerprint`` when it is already computed (computing it hashes the files);
+        ``damaged`` as for :meth:`get`.
         """
-        entry = self.get(job)
+        entry = self.get(job, damaged)
         if entry is None or entry.status not in FINAL_STATUSES:
             return None
         return entry if entry.fingerprint == (fingerprint or job.fingerprint()) else None

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
+from autograder.faults import fault_point
 from autograder.job import GradingJob, JobResult
 
 JobFn = Callable[[GradingJob], dict[str, Any]]
@@ -31,6 +32,14 @@ JobFnRef = str | JobFn
 """A job function, or its ``"package.module:function"`` name resolved where it runs."""
 
 DEFAULT_JOB_FN = "autograder.pipeline:grade_submission_dict"
+
+
+class ExecutorLost(RuntimeError):
+    """The executor lost what runs its jobs (a Dask scheduler went away) mid-run.
+
+    Every result that came back before is journaled; the same command, run again once
+    the cluster is back, grades the rest.
+    """
 
 
 @runtime_checkable
@@ -110,6 +119,7 @@ def call_job_fn(ref: JobFnRef, job: GradingJob) -> dict[str, Any]:
     The Dask executor submits this one, so that the scheduler sees the failure and can
     retry it on another worker.
     """
+    fault_point("job", job.student_id)
     result = resolve_job_fn(ref)(job)
     if not isinstance(result, dict):
         raise TypeError(f"job function returned {type(result).__name__}, not a result dict")

@@ -18,26 +18,33 @@ Failures, and who retries them:
   ``distributed.scheduler.allowed-failures`` (default 3), gives up with ``KilledWorker``.
   That limit is scheduler configuration, not a per-task setting, so it is set where the
   scheduler is started, not here.
-Either way the final failure comes back as an ERROR result, never an exception.
+Either way the final failure comes back as an ERROR result, never an exception, and a
+job that killed its worker twice says so in its error (``WORKER_DIED``, also on the
+student's feedback page). The scheduler itself going away is not a job's failure: the
+batch stops with :class:`~autograder.executors.base.ExecutorLost` and the next run
+continues from the journal.
 """
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from distributed import Client, Future, as_completed
+from distributed.scheduler import KilledWorker
 
 from autograder.executors.base import (
     DEFAULT_JOB_FN,
     ClosingExecutor,
+    ExecutorLost,
     JobFnRef,
     awaiting_gpu_result,
     call_job_fn,
     check_job_fn_ref,
 )
-from autograder.job import GradingJob, JobResult
+from autograder.job import WORKER_DIED, GradingJob, JobResult
 
 
 def task_key(job: GradingJob) -> str:
@@ -77,6 +84,7 @@ class DaskExecutor(ClosingExecutor):
         # Not the default client: the driver may hold others, and nothing here should
         # pick this one up implicitly.
         self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+        self._lost = False
 
     @property
     def has_gpu(self) -> bool:
@@ -111,6 +119,13 @@ class DaskExecutor(ClosingExecutor):
         try:
             # Our client is not the default one, so as_completed must be given its loop.
             for future in as_completed(futures, loop=self.client.loop):
+                if future.status == "cancelled":  # we never cancel: the scheduler is gone
+                    self._lost = True
+                    raise ExecutorLost(
+                        f"lost the Dask scheduler {self.client.scheduler.address} mid-run; "
+                        "every result that came back is journaled: start it again and rerun "
+                        "the same command to grade the rest"
+                    )
                 for job in jobs_by_key[future.key]:
                     yield job, self._result_of(future, job)
                 # Dropping our reference lets the scheduler forget the task and its result.
@@ -122,7 +137,20 @@ class DaskExecutor(ClosingExecutor):
 
     def close(self) -> None:
         """Disconnect from the scheduler; the cluster itself keeps running."""
-        self.client.close()
+        if not self._lost:
+            self.client.close()
+            return
+        # Closing cancels the client's attempts to reconnect, which distributed logs as a
+        # traceback: after the one line that said the scheduler is gone, noise.
+        quiet = [logging.getLogger(name) for name in ("distributed.utils", "distributed.client")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:
+            logger.setLevel(logging.CRITICAL)
+        try:
+            self.client.close()
+        finally:
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
 
     def _submit(self, job: GradingJob, key: str) -> Future:
         resources = {self.gpu_resource: 1} if job.needs_gpu else None
@@ -141,6 +169,8 @@ class DaskExecutor(ClosingExecutor):
         """The job's result dict, or an ERROR result saying why there is none."""
         try:
             return future.result()
+        except KilledWorker as error:  # workers died under it past allowed-failures
+            return JobResult.failed(job, WORKER_DIED, f"{type(error).__name__}: {error}").to_dict()
         except Exception as error:
             # distributed re-raises with the worker's frames attached: keep them for the
             # course team (a KilledWorker has none; its message says what happened).

@@ -14,15 +14,23 @@ Worker deaths: when a worker process dies (``os._exit``, a segfault, the OOM kil
 :class:`~concurrent.futures.ProcessPoolExecutor` fails *every* unfinished job with
 ``BrokenProcessPool``, not only the one that killed it. Blaming all of them would give
 innocent students an ERROR, so the pool is rebuilt and the jobs that were in flight are
-rerun one at a time: a job that kills a worker while it runs alone is the cause and gets
-an ERROR result; the others come back graded. At most ``workers`` jobs are ever in flight,
-which keeps that set of suspects small.
+rerun one at a time in fresh workers: a job whose worker dies again while it runs alone
+has killed two workers and gets an ERROR result; the others come back graded. At most
+``workers`` jobs are ever in flight, which keeps that set of suspects small.
+
+The driver's death: each worker asks the kernel for SIGKILL when its parent dies
+(``PR_SET_PDEATHSIG``), so a killed driver takes its workers along, and with them their
+sandbox boxes (a warm box's zygote dies with its worker, a job with its zygote) and
+multiprocessing's resource tracker, which exits once no process holds its pipe. The
+signal follows the *thread* that started the worker: workers are started by the thread
+that calls :meth:`LocalExecutor.map_unordered`, which must outlive the executor.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -37,12 +45,15 @@ from autograder.executors.base import (
     check_job_fn_ref,
     run_job,
 )
-from autograder.job import GradingJob, JobResult
+from autograder.job import WORKER_DIED, GradingJob, JobResult
+from autograder.runner.supervisor import PR_SET_PDEATHSIG, prctl
 
-WORKER_DIED = (
-    "the worker process grading this job died (exit, fatal signal or out of memory) "
-    "while it was the only job running, so the job caused it"
-)
+
+def die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: SIGKILL this worker when the driver that started it dies."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the driver died before the line above took effect
+        os._exit(1)
 
 
 def cuda_available() -> bool:
@@ -61,6 +72,8 @@ class _Batch:
     in_flight: dict[Future, GradingJob] = field(default_factory=dict)
     suspects: deque[GradingJob] = field(default_factory=deque)
     """Jobs that were in flight when a worker died; rerun alone to find the cause."""
+    died_once: set[tuple[str, str, str]] = field(default_factory=set)
+    """Keys of jobs whose worker died under them once already."""
 
     def next_job(self, gpu_slots: int) -> GradingJob | None:
         """The next job to start: a GPU job while a GPU slot is free, else a CPU job."""
@@ -174,16 +187,23 @@ class LocalExecutor(ClosingExecutor):
                 finished.append((job, JobResult.failed(job, error).to_dict()))
         if broken:
             self._discard_pool()
-            if len(broken) == 1:
-                finished.append((broken[0], JobResult.failed(broken[0], WORKER_DIED).to_dict()))
-            else:
-                batch.suspects.extend(broken)
+            for job in broken:
+                if len(broken) == 1 and job.key in batch.died_once:
+                    finished.append((job, JobResult.failed(job, WORKER_DIED).to_dict()))
+                else:  # first death, or not alone: rerun it alone in a fresh worker
+                    batch.died_once.add(job.key)
+                    batch.suspects.append(job)
         self._fill(batch)
         return finished
 
     def _running_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=self._context,
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def _discard_pool(self) -> None:

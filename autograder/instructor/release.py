@@ -11,9 +11,12 @@ The steps for each assignment, in order:
    within its runtime budget (:mod:`.top_to_bottom`); nothing secret leaked (:mod:`.leaks`);
    no graded reference can be imported or read inside the sandbox (:mod:`.hidden`);
 5. when every proof holds, swap the new folder in for ``assignments/<a>/`` (written next
-   to it as ``.<a>.new``, then renamed), with its ``.release.json`` record.
+   to it as ``.<a>.new``, then exchanged with it in one atomic rename), with its
+   ``.release.json`` record.
 
-A failed proof leaves ``assignments/`` exactly as it was; the report lists every failure.
+A failed proof, or a ``kill -9`` at any moment before the exchange, leaves
+``assignments/`` exactly as it was (but for a hidden ``.<a>.new`` the next release
+clears); the report lists every failure.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from autograder.box import Box
 from autograder.course import COURSE_FILE, Assignment, Course, Term
 from autograder.course_layout import SOURCE_DIR, CourseLayout
+from autograder.faults import fault_point
 from autograder.instructor.config import load_course
 from autograder.instructor.hidden import prove_hidden
 from autograder.instructor.leaks import find_leaks
@@ -233,6 +237,7 @@ def _install(built: Path, target: Path) -> None:
     """Step 5: replace ``target`` by ``built`` with renames, never a half-written folder."""
     new = fresh_sibling(target)
     shutil.copytree(built, new, dirs_exist_ok=True)
+    fault_point("release", "install")
     swap_in(new, target)
 
 

@@ -29,7 +29,7 @@ import jinja2
 from autograder.files import atomic_write_text, checked_name
 from autograder.intake.status import IntakeStatus, NoteKind
 from autograder.intake.template import CellRole, NotebookTemplate
-from autograder.job import JobResult, JobStatus, TestVerdict, VerdictStatus
+from autograder.job import WORKER_DIED, JobResult, JobStatus, TestVerdict, VerdictStatus
 
 # --- section titles -----------------------------------------------------------------------
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
@@ -279,6 +279,13 @@ def _headline(result: JobResult) -> str:
         return (
             "This notebook needs a GPU and none was free when it was graded. It will be "
             "graded as soon as one is; this is not a zero."
+        )
+    if result.status is JobStatus.ERROR and result.error.startswith(WORKER_DIED):
+        return (
+            "Your notebook was not graded: running it crashed the grading process twice, "
+            "for example by using too much memory, so it has no score yet. Run it top to "
+            "bottom in a fresh kernel, fix what fails and submit again; the course team "
+            "has been told."
         )
     if result.status is JobStatus.ERROR:
         # result.error is for the course team (grader internals); the student gets this.

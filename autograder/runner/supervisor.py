@@ -106,6 +106,33 @@ def read_proc(pid: int) -> Proc | None:
         return None
 
 
+def start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot, ``/proc/PID/stat`` field 22), or None.
+
+    A pid with its start time names one process for good: pids are reused, the pair is not.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            text = handle.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # Field 2, the command, may hold spaces and parentheses: count from the last ")".
+    fields = text[text.rfind(")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def environ_has(pid: int, entry: str) -> bool:
+    """Whether ``NAME=value`` is in the environment ``pid`` was started with."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return entry.encode() in handle.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def processes() -> list[Proc]:
     """Every process visible in ``/proc`` (the one scanner every sweep uses)."""
     found = (read_proc(int(name)) for name in os.listdir("/proc") if name.isdigit())

@@ -50,6 +50,7 @@ from typing import Any
 
 from autograder.runner.supervisor import (
     PR_SET_CHILD_SUBREAPER,
+    PR_SET_PDEATHSIG,
     become,
     flush_streams,
     kill_uid,
@@ -256,6 +257,9 @@ def main(config_json: str) -> None:
 
     Keys: ``control_fd``, ``uid_min``, ``uid_max``, ``preload`` (module names).
     """
+    # Die with whoever started us (the grading process, or bubblewrap's init): our jobs
+    # carry the same signal towards us, so a killed driver's tree ends to the last job.
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     config = json.loads(config_json)
     control = socket.socket(fileno=int(config["control_fd"]))
     os.set_inheritable(control.fileno(), False)

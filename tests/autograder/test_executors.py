@@ -21,7 +21,7 @@ from autograder.executors import (
     resolve_job_fn,
 )
 from autograder.intake import CellRole, load_template
-from autograder.job import GradingJob, JobResult, JobStatus, VerdictStatus
+from autograder.job import WORKER_DIED, GradingJob, JobResult, JobStatus, VerdictStatus
 
 
 @pytest.fixture
@@ -148,6 +148,29 @@ def test_local_worker_that_dies_errors_only_its_job_and_the_pool_recovers(pool, 
     graded = {name for name, r in results.items() if r.status is JobStatus.GRADED}
     assert graded == {"bystander", "later0", "later1", "later2"}
     assert again["next"].status is JobStatus.GRADED
+
+
+def test_local_job_whose_worker_dies_once_is_rerun_in_a_fresh_worker(pool, tmp_path, template):
+    ran = tmp_path / "ran.log"
+    script = Script(action="exit_once", marker=str(tmp_path / "died"), ran_log=str(ran))
+    job = write_job(tmp_path, "phoenix", script, template)
+
+    results = by_student(list(pool.map_unordered([job])))
+
+    assert results["phoenix"].status is JobStatus.GRADED
+    first, second = (line.split()[0] for line in run_lines(ran))
+    assert first != second, "the retry ran in another worker process"
+
+
+def test_local_job_that_kills_its_worker_twice_is_an_error_saying_so(pool, tmp_path, template):
+    ran = tmp_path / "ran.log"
+    job = write_job(tmp_path, "killer", Script(action="exit", ran_log=str(ran)), template)
+
+    results = by_student(list(pool.map_unordered([job])))
+
+    assert results["killer"].status is JobStatus.ERROR
+    assert results["killer"].error == WORKER_DIED
+    assert len(run_lines(ran)) == 2, "one run and one retry, then the blame"
 
 
 def test_local_workers_run_their_atexit_hooks_when_the_executor_closes(tmp_path, template):
