@@ -33,6 +33,7 @@ from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, checked_name, is_usa
 from autograder.intake import match_submission_files
 from autograder.job import GradingJob
 from autograder.sandbox.limits import Limits
+from autograder.specs.plain import calls_check
 
 SOURCE_DIR = "source"
 SUBMITTED_DIR = "submitted"
@@ -59,7 +60,8 @@ class SourceNotebook:
     name: str
     """Notebook name without ``.ipynb``; also its name in the gradebook."""
     path: Path
-    specs_path: Path
+    specs_path: Path | None
+    """None when every test cell is a plain nbgrader test (no ``check()``)."""
     needs_gpu: bool
 
 
@@ -136,11 +138,13 @@ class CourseLayout:
             if not (_visible_regular_file(path) and path.name.endswith(NOTEBOOK_SUFFIX)):
                 continue
             name = path.name[: -len(NOTEBOOK_SUFFIX)]
-            specs = directory / f"{name}{SPECS_SUFFIX}"
+            specs: Path | None = directory / f"{name}{SPECS_SUFFIX}"
             if not _visible_regular_file(specs):
-                raise CourseError(
-                    f"{path} has no check specs: write {specs} defining SPECS for its tests"
-                )
+                if _has_check_tests(path):
+                    raise CourseError(
+                        f"{path} has no check specs: write {specs} defining SPECS for its tests"
+                    )
+                specs = None  # plain nbgrader tests only: graded as stock nbgrader does
             notebooks.append(SourceNotebook(name, path, specs, notebook_needs_gpu(path)))
         if not notebooks:
             raise CourseError(
@@ -287,6 +291,21 @@ def notebook_needs_gpu(path: Path) -> bool:
             f'{path}: metadata "dlcourse" "needs_gpu" must be true or false, got {value!r}'
         )
     return value
+
+
+def _has_check_tests(path: Path) -> bool:
+    """Whether a source notebook has ``check()`` test cells (which need a specs file)."""
+    from autograder.intake import CellRole, TemplateError, load_template
+
+    try:
+        template = load_template(path)
+    except TemplateError as error:
+        raise CourseError(f"{path} cannot be graded: {error}; fix the source notebook") from error
+    return any(
+        calls_check(cell.source, cell.grade_id)
+        for cell in template.cells
+        if cell.role is CellRole.TESTS and cell.grade_id
+    )
 
 
 def _visible_regular_file(path: Path) -> bool:

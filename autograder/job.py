@@ -64,8 +64,9 @@ class GradingJob:
     template_path: Path
     """The instructor's source notebook (with hidden tests): ``source/<assignment>/`` in an
     nbgrader course directory (the course's ``solutions/`` is that source)."""
-    specs_path: Path
-    """Python file defining the notebook's check specs (see :mod:`autograder.specs`)."""
+    specs_path: Path | None
+    """Python file defining the notebook's check specs (see :mod:`autograder.specs`); None
+    for a notebook whose tests are all plain nbgrader test cells."""
     term_seed: int
     needs_gpu: bool = False
     limits: Limits = field(default_factory=Limits)
@@ -148,6 +149,9 @@ class TestVerdict:
     message: str = ""
     """Feedback for the student: what was expected and what came back. Never contains
     hidden-test source or reference outputs."""
+    in_process: bool = False
+    """Decided inside the student's process (a plain nbgrader test cell, which student
+    code could defeat); False: a trusted verdict from a ``check()`` test."""
 
 
 @dataclass

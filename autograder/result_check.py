@@ -95,6 +95,7 @@ def _check_verdict_types(verdict: TestVerdict) -> None:
             f"{where}: {name} must be an integer",
         )
     _expect(isinstance(verdict.message, str), f"{where}: message must be a string")
+    _expect(isinstance(verdict.in_process, bool), f"{where}: in_process must be a boolean")
 
 
 def _is_number(value: Any) -> bool:
