@@ -51,6 +51,9 @@ class CourseSettings:
 
     db_url: str
     course_id: str = DEFAULT_COURSE_ID
+    late_plugin: Any = None
+    """nbgrader's late-submission plugin, when the config sets ``AssignLatePenalties`` or
+    ``LateSubmissionPlugin`` options; None leaves late work to the term's policy."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,12 @@ class CourseLayout:
         config_path = self.root / CONFIG_FILE
         if not config_path.is_file():
             return CourseSettings(db_url=default_url)
-        course_dir = _read_nbgrader_config(config_path)
+        config = _read_nbgrader_config(config_path)
+        course_dir = config.get("CourseDirectory", {})
         return CourseSettings(
             db_url=str(course_dir.get("db_url") or default_url),
             course_id=str(course_dir.get("course_id", DEFAULT_COURSE_ID)),
+            late_plugin=_late_plugin(config, config_path),
         )
 
     def term(self, seed: int | None = None) -> Term:
@@ -263,8 +268,8 @@ class CourseLayout:
         return chosen
 
 
-def _read_nbgrader_config(path: Path) -> dict[str, Any]:
-    """The ``CourseDirectory`` section of an nbgrader config file (trusted course code)."""
+def _read_nbgrader_config(path: Path) -> Any:
+    """An nbgrader config file, loaded as nbgrader loads it (trusted course code)."""
     from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
     loader = PyFileConfigLoader(path.name, path=str(path.parent))
@@ -274,8 +279,25 @@ def _read_nbgrader_config(path: Path) -> dict[str, Any]:
         return {}
     except Exception as error:  # the file is Python; any failure is the course team's to fix
         raise CourseError(f"cannot load {path}: {error}; fix or remove the file") from error
-    section = config.get("CourseDirectory", {})
-    return {key: section[key] for key in ("db_url", "course_id") if key in section}
+    return config
+
+
+def _late_plugin(config: Any, path: Path) -> Any:
+    """The plugin nbgrader's ``AssignLatePenalties`` would call, built by nbgrader from
+    the same config; None when the config leaves late penalties alone."""
+    if "AssignLatePenalties" not in config and "LateSubmissionPlugin" not in config:
+        return None
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    try:
+        assigner = AssignLatePenalties(config=config)
+        assigner.init_plugin()
+    except Exception as error:  # the plugin is course code; say where it is configured
+        raise CourseError(
+            f"{path}: the late-submission plugin cannot be set up: {error}; fix "
+            "c.AssignLatePenalties.plugin_class"
+        ) from error
+    return assigner.plugin_inst
 
 
 def notebook_needs_gpu(path: Path) -> bool:

@@ -118,6 +118,8 @@ class GradingRun:
     course_id: str
     workspace: Path
     templates: dict[str, NotebookTemplate]
+    late_plugin: Any = None
+    """nbgrader's late-submission plugin from ``nbgrader_config.py``, or None."""
 
     @property
     def journal(self) -> Journal:
@@ -136,14 +138,22 @@ def prepare_run(
     layout = CourseLayout.open(course_dir)
     templates = load_templates(layout, assignment)
     settings = layout.settings()
+    term = layout.term(term_seed)
+    if settings.late_plugin is not None and term.late_policy is not None:
+        raise CourseError(
+            "late penalties are configured twice: in nbgrader_config.py "
+            "(AssignLatePenalties / LateSubmissionPlugin) and in the term's late_policy; "
+            "keep one"
+        )
     return GradingRun(
         layout=layout,
         assignment=assignment,
-        term=layout.term(term_seed),
+        term=term,
         db_url=db_url or settings.db_url,
         course_id=settings.course_id,
         workspace=resolve_workspace(layout, workspace),
         templates=templates,
+        late_plugin=settings.late_plugin,
     )
 
 
@@ -292,7 +302,11 @@ def _write_result(writer: GradebookWriter, run: GradingRun, result: JobResult) -
     penalty = run.term.late_penalty(result.assignment, result.score, timestamp)
     try:
         writer.write(
-            result, run.templates[result.notebook], timestamp=timestamp, late_penalty=penalty
+            result,
+            run.templates[result.notebook],
+            timestamp=timestamp,
+            late_penalty=penalty or None,  # as nbgrader: None unless a penalty applies
+            late_plugin=run.late_plugin,
         )
     except SQLAlchemyError as error:
         raise GradebookWriteError(

@@ -167,6 +167,9 @@ class JobResult:
     verdicts: list[TestVerdict] = field(default_factory=list)
     manual_cells: list[str] = field(default_factory=list)
     """grade_ids of manually graded answers (written answers): scored by a human."""
+    unchanged_answers: list[str] = field(default_factory=list)
+    """grade_ids of answer cells left as released (nbgrader: "No response.", and a
+    manually graded one scores 0 without review)."""
     intake: dict[str, Any] = field(default_factory=dict)
     """The intake report: status and notes (duplicated cells, recovered answers, ...)."""
     execution: dict[str, Any] = field(default_factory=dict)

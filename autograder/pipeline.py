@@ -3,7 +3,8 @@
 The steps of :func:`grade_submission`, in order:
 
 1. load the template (points, grade cells) and the check specs: the trusted side;
-2. intake: restore the submission against the template (a missing file: all blanks);
+2. intake: restore the submission against the template (a missing file scores zero
+   without running, as in nbgrader);
 3. a notebook that needs a GPU on a grader without one stops here: ``awaiting_gpu``;
 4. a fresh job directory: the grader's private inputs, and the work dir (restored
    notebook, a copy of the inputs, empty ``outputs/``, whitelisted files);
@@ -60,7 +61,7 @@ STDERR_TAIL_BYTES = 4096
 """How much of the job's stderr the execution summary keeps (for the course team)."""
 
 NO_SPEC_MESSAGE = "no check spec for this test: instructor must add one"
-MISSING_NOTE = "no submission for this notebook: every answer is graded as a blank"
+MISSING_NOTE = "no submission for this notebook: every test scores zero"
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,18 @@ def _grade(job: GradingJob, box: Box) -> JobResult:
     )
     result.intake = intake
     result.manual_cells = template.manual_ids
+    result.unchanged_answers = [
+        cell.grade_id
+        for cell in template.answer_cells
+        if cell.grade_id and notebook.cells[cell.index].source == cell.release_source
+    ]
+    if job.submission_path is None:  # as nbgrader: a missing notebook scores zero unrun
+        result.verdicts = [
+            TestVerdict(test_id, VerdictStatus.MISSING, 0.0, points, message=MISSING_NOTE)
+            for test_id, points in template.autograded_points.items()
+        ]
+        result.layers = box.layers().to_dict()
+        return result
     tested = [registry[grade_id] for grade_id in template.autograded_points if grade_id in registry]
     with job_directory() as dirs:
         prepare_workdir(
