@@ -34,6 +34,7 @@ from autograder.intake import match_submission_files
 from autograder.job import GradingJob
 from autograder.sandbox.limits import Limits
 from autograder.specs.plain import calls_check
+from autograder.workdir import ignored_name
 
 SOURCE_DIR = "source"
 SUBMITTED_DIR = "submitted"
@@ -159,16 +160,21 @@ class CourseLayout:
         return tuple(notebooks)
 
     def extra_files(self, assignment: str) -> tuple[Path, ...]:
-        """Data files the notebooks read: regular, visible, not notebooks, not specs.
+        """What ``nbgrader autograde`` copies from the source folder into the work dir:
+        every file and folder but notebooks and nbgrader's ignored names
+        (:data:`autograder.workdir.NBGRADER_IGNORE`; inside folders too), less specs.
 
-        Links are left out (they could point at the grader's own files), and so are the
-        specs, which are trusted grading code and never enter the sandbox.
+        Hidden entries and links are left out (a link could point at the grader's own
+        files), and so are the specs, which are trusted grading code and never enter
+        the sandbox.
         """
         return tuple(
             path
             for path in sorted(self.source_dir(assignment).iterdir())
-            if _visible_regular_file(path)
-            and not path.name.endswith(NOTEBOOK_SUFFIX)
+            if not path.name.startswith(".")
+            and not path.is_symlink()
+            and (path.is_dir() or path.is_file())
+            and not ignored_name(path.name)
             and not path.name.endswith(SPECS_SUFFIX)
         )
 

@@ -42,17 +42,19 @@ def test_renamed_notebook_is_matched_and_a_missing_one_has_no_submission(course:
     assert [job.submission_path for job in jobs] == [folder / "Part1-Copy1.ipynb", None]
 
 
-def test_extra_files_are_regular_visible_data_files_only(course: Path):
+def test_extra_files_are_what_nbgrader_copies_less_hidden_links_and_specs(course: Path):
     source = course / "source" / ASSIGNMENT
     (source / ".secret").write_text("x")
     (source / "nested").mkdir()
+    for ignored in ("__pycache__", "feedback", ".ipynb_checkpoints"):
+        (source / ignored).mkdir()
     os.symlink("/etc/passwd", source / "link.txt")
     (source / "weights.npz").write_bytes(b"\0")
     layout = CourseLayout.open(course)
-    assert [path.name for path in layout.extra_files(ASSIGNMENT)] == ["data.csv", "weights.npz"]
-    assert layout.build_jobs(ASSIGNMENT, TERM_SEED)[0].extra_files == (
-        source / "data.csv",
-        source / "weights.npz",
+    expected = ["data.csv", "nested", "weights.npz"]
+    assert [path.name for path in layout.extra_files(ASSIGNMENT)] == expected
+    assert layout.build_jobs(ASSIGNMENT, TERM_SEED)[0].extra_files == tuple(
+        source / name for name in expected
     )
 
 
