@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+from autograder.autograded import autograded_path, write_autograded
 from autograder.course import CourseError, Term
 from autograder.course_layout import CourseLayout
 from autograder.files import atomic_write_text
@@ -211,15 +212,19 @@ def grade_assignment(
             settled = None if regrade else journal.settled(job, fingerprints[job.key])
             if settled is not None:
                 summary.add(settled, unchanged=True)
+                if not autograded_path(run.layout, job).is_file():
+                    _write_autograded(run, job, settled, summary.problems)
             else:
                 pending.append(job)
         written = set()
+        by_key = {job.key: job for job in pending}
         if pending:
             with _executor_scope(executor) as runner:
                 results = _run(runner, pending, run, fingerprints, summary.problems, progress)
                 for result in results:
                     journal.write(result)
                     _write_result(writer, run, result)
+                    _write_autograded(run, by_key[result.key], result, summary.problems)
                     written.add(result.key)
                     summary.add(result)
         _replay(journal, writer, run, summary, skip_keys=written)
@@ -313,6 +318,18 @@ def _write_result(writer: GradebookWriter, run: GradingRun, result: JobResult) -
             f"writing {'/'.join(result.key)} to the gradebook {run.db_url} failed: {error}. "
             "The result is safe in the journal; run the grader again to replay it"
         ) from error
+
+
+def _write_autograded(
+    run: GradingRun, job: GradingJob, result: JobResult, problems: list[str]
+) -> None:
+    """The graded notebook for formgrader and ``nbgrader generate_feedback`` (scored only)."""
+    if result.status not in FINAL_STATUSES:
+        return
+    try:
+        write_autograded(run.layout, job, result, run.templates[job.notebook])
+    except OSError as error:
+        problems.append(f"{'/'.join(job.key)}: the autograded notebook was not written: {error}")
 
 
 def _replay(
