@@ -122,7 +122,14 @@ class CourseLayout:
         term = Term.read_json(path)
         return term if seed is None else replace(term, seed=seed)
 
+    def has_term_file(self) -> bool:
+        return (self.root / TERM_FILE).is_file()
+
     # --- source side ----------------------------------------------------------------
+    def uses_specs(self, assignment: str) -> bool:
+        """Whether any notebook of ``assignment`` has ``check()`` tests (and so specs)."""
+        return any(notebook.specs_path for notebook in self.source_notebooks(assignment))
+
     def source_dir(self, assignment: str) -> Path:
         return self.root / SOURCE_DIR / assignment
 

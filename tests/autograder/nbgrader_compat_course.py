@@ -48,12 +48,12 @@ DELETED_CELLS = ("bar", "ro1", "ro2")
 def build_course(root: Path, assignment: str) -> Path:
     """``root`` as an nbgrader course holding ``assignment`` (``ps1`` or ``fixtures``).
 
-    Every submission gets nbgrader's fixture ``submission_secret.txt``, as the exchange's
-    ``collect`` leaves one (``release_feedback`` needs it).
+    Every submission gets a ``submission_secret.txt`` of its own, as the exchange's
+    ``collect`` leaves one (``release_feedback`` names released files by its hash).
     """
     course = _lay_out(root, assignment)
     for folder in (course / "submitted").iterdir():
-        shutil.copyfile(FILES / "submission_secret.txt", folder / assignment / SECRET)
+        (folder / assignment / SECRET).write_text(f"secret of {folder.name}\n")
     return course
 
 
