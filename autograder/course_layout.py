@@ -151,14 +151,16 @@ class CourseLayout:
             if not (_visible_regular_file(path) and path.name.endswith(NOTEBOOK_SUFFIX)):
                 continue
             name = path.name[: -len(NOTEBOOK_SUFFIX)]
-            specs: Path | None = directory / f"{name}{SPECS_SUFFIX}"
-            if not _visible_regular_file(specs):
-                if _has_check_tests(path):
-                    raise CourseError(
-                        f"{path} has no check specs: write {specs} defining SPECS for its tests"
-                    )
-                specs = None  # plain nbgrader tests only: graded as stock nbgrader does
-            notebooks.append(SourceNotebook(name, path, specs, notebook_needs_gpu(path)))
+            specs = directory / f"{name}{SPECS_SUFFIX}"
+            has_specs = _visible_regular_file(specs)
+            if not has_specs and _has_check_tests(path):
+                raise CourseError(
+                    f"{path} has no check specs: write {specs} defining SPECS for its tests"
+                )
+            # Without specs every test is a plain nbgrader test, graded as nbgrader does.
+            notebooks.append(
+                SourceNotebook(name, path, specs if has_specs else None, notebook_needs_gpu(path))
+            )
         if not notebooks:
             raise CourseError(
                 f"assignment {assignment!r} has no notebooks: put the instructor's source "
