@@ -41,6 +41,7 @@ FIXTURE_STUDENTS = {
     "cells-deleted": "submitted-changed",
 }
 SECRET = "submission_secret.txt"
+DELETED_STUDENT = "cells-deleted"
 DELETED_CELLS = ("bar", "ro1", "ro2")
 """The test and locked cells the ``cells-deleted`` student removed."""
 
@@ -48,12 +49,15 @@ DELETED_CELLS = ("bar", "ro1", "ro2")
 def build_course(root: Path, assignment: str) -> Path:
     """``root`` as an nbgrader course holding ``assignment`` (``ps1`` or ``fixtures``).
 
-    Every submission gets a ``submission_secret.txt`` of its own, as the exchange's
-    ``collect`` leaves one (``release_feedback`` names released files by its hash).
+    Every submission gets a ``submission_secret.txt`` of its own and, where nbgrader's
+    fixture has none, its fixture ``timestamp.txt``, as the exchange's ``collect`` leaves
+    them (``release_feedback`` needs both).
     """
     course = _lay_out(root, assignment)
     for folder in (course / "submitted").iterdir():
         (folder / assignment / SECRET).write_text(f"secret of {folder.name}\n")
+        if not (folder / assignment / "timestamp.txt").exists():
+            shutil.copyfile(FILES / "timestamp.txt", folder / assignment / "timestamp.txt")
     return course
 
 
@@ -73,7 +77,7 @@ def _lay_out(root: Path, assignment: str) -> Path:
         folder = root / "submitted" / student / assignment
         folder.mkdir(parents=True)
         notebook = nbformat.read(FILES / f"{fixture}.ipynb", as_version=4)
-        if student == "cells-deleted":
+        if student == DELETED_STUDENT:
             notebook.cells = [
                 cell
                 for cell in notebook.cells
