@@ -163,23 +163,35 @@ def _stderr_watch(active: bool) -> Iterator[list[bool]]:
     C or subprocess output all count, as they do for stock nbgrader.
     """
     wrote = [False]
-    if not active:
+    sink: Any = None
+    saved = -1
+    if active:
+        try:
+            _flush_stderr()
+            sink = tempfile.TemporaryFile()
+            saved = os.dup(2)
+        except OSError:  # no descriptors left (student code can exhaust them): unwatched
+            if sink is not None:
+                sink.close()
+            sink = None
+    if sink is None:
         yield wrote
         return
-    _flush_stderr()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
+    os.dup2(sink.fileno(), 2)
+    try:
+        yield wrote
+    finally:
+        _flush_stderr()
+        os.dup2(saved, 2)
+        os.close(saved)
         try:
-            yield wrote
-        finally:
-            _flush_stderr()
-            os.dup2(saved, 2)
-            os.close(saved)
             size = sink.seek(0, os.SEEK_END)
-            wrote[0] = size > 0
             sink.seek(0)
             os.write(2, sink.read(min(size, STDERR_ECHO_BYTES)))
+            sink.close()
+        except OSError:  # the cell closed the scratch file: silence is unproven
+            size = 1
+        wrote[0] = size > 0
 
 
 def _flush_stderr() -> None:
