@@ -41,6 +41,8 @@ from autograder.files import (
 from autograder.intake import match_submission_files
 from autograder.job import GradingJob
 from autograder.sandbox.limits import Limits
+from autograder.specs.plain import calls_check
+from autograder.workdir import ignored_name
 
 SOURCE_DIR = "source"
 SUBMITTED_DIR = "submitted"
@@ -60,6 +62,9 @@ class CourseSettings:
 
     db_url: str
     course_id: str = DEFAULT_COURSE_ID
+    late_plugin: Any = None
+    """nbgrader's late-submission plugin, when the config sets ``AssignLatePenalties`` or
+    ``LateSubmissionPlugin`` options; None leaves late work to the term's policy."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ class SourceNotebook:
     name: str
     """Notebook name without ``.ipynb``; also its name in the gradebook."""
     path: Path
-    specs_path: Path
+    specs_path: Path | None
+    """None when every test cell is a plain nbgrader test (no ``check()``)."""
     needs_gpu: bool
 
 
@@ -102,10 +108,12 @@ class CourseLayout:
         config_path = self.root / CONFIG_FILE
         if not config_path.is_file():
             return CourseSettings(db_url=default_url)
-        course_dir = _read_nbgrader_config(config_path)
+        config = _read_nbgrader_config(config_path)
+        course_dir = config.get("CourseDirectory", {})
         return CourseSettings(
             db_url=str(course_dir.get("db_url") or default_url),
             course_id=str(course_dir.get("course_id", DEFAULT_COURSE_ID)),
+            late_plugin=_late_plugin(config, config_path),
         )
 
     def term(self, seed: int | None = None) -> Term:
@@ -124,7 +132,14 @@ class CourseLayout:
         term = Term.read_json(path)
         return term if seed is None else replace(term, seed=seed)
 
+    def has_term_file(self) -> bool:
+        return (self.root / TERM_FILE).is_file()
+
     # --- source side ----------------------------------------------------------------
+    def uses_specs(self, assignment: str) -> bool:
+        """Whether any notebook of ``assignment`` has ``check()`` tests (and so specs)."""
+        return any(notebook.specs_path for notebook in self.source_notebooks(assignment))
+
     def source_dir(self, assignment: str) -> Path:
         return self.root / SOURCE_DIR / assignment
 
@@ -147,11 +162,15 @@ class CourseLayout:
                 continue
             name = path.name[: -len(NOTEBOOK_SUFFIX)]
             specs = directory / f"{name}{SPECS_SUFFIX}"
-            if not _visible_regular_file(specs):
+            has_specs = _visible_regular_file(specs)
+            if not has_specs and _has_check_tests(path):
                 raise CourseError(
                     f"{path} has no check specs: write {specs} defining SPECS for its tests"
                 )
-            notebooks.append(SourceNotebook(name, path, specs, notebook_needs_gpu(path)))
+            # Without specs every test is a plain nbgrader test, graded as nbgrader does.
+            notebooks.append(
+                SourceNotebook(name, path, specs if has_specs else None, notebook_needs_gpu(path))
+            )
         if not notebooks:
             raise CourseError(
                 f"assignment {assignment!r} has no notebooks: put the instructor's source "
@@ -160,16 +179,21 @@ class CourseLayout:
         return tuple(notebooks)
 
     def extra_files(self, assignment: str) -> tuple[Path, ...]:
-        """Data files the notebooks read: regular, visible, not notebooks, not specs.
+        """What ``nbgrader autograde`` copies from the source folder into the work dir:
+        every file and folder but notebooks and nbgrader's ignored names
+        (:data:`autograder.workdir.NBGRADER_IGNORE`; inside folders too), less specs.
 
-        Links are left out (they could point at the grader's own files), and so are the
-        specs, which are trusted grading code and never enter the sandbox.
+        Hidden entries and links are left out (a link could point at the grader's own
+        files), and so are the specs, which are trusted grading code and never enter
+        the sandbox.
         """
         return tuple(
             path
             for path in sorted(self.source_dir(assignment).iterdir())
-            if _visible_regular_file(path)
-            and not path.name.endswith(NOTEBOOK_SUFFIX)
+            if not path.name.startswith(".")
+            and not path.is_symlink()
+            and (path.is_dir() or path.is_file())
+            and not ignored_name(path.name)
             and not path.name.endswith(SPECS_SUFFIX)
         )
 
@@ -299,8 +323,8 @@ class CourseLayout:
         return chosen
 
 
-def _read_nbgrader_config(path: Path) -> dict[str, Any]:
-    """The ``CourseDirectory`` section of an nbgrader config file (trusted course code)."""
+def _read_nbgrader_config(path: Path) -> Any:
+    """An nbgrader config file, loaded as nbgrader loads it (trusted course code)."""
     from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
     loader = PyFileConfigLoader(path.name, path=str(path.parent))
@@ -310,8 +334,25 @@ def _read_nbgrader_config(path: Path) -> dict[str, Any]:
         return {}
     except Exception as error:  # the file is Python; any failure is the course team's to fix
         raise CourseError(f"cannot load {path}: {error}; fix or remove the file") from error
-    section = config.get("CourseDirectory", {})
-    return {key: section[key] for key in ("db_url", "course_id") if key in section}
+    return config
+
+
+def _late_plugin(config: Any, path: Path) -> Any:
+    """The plugin nbgrader's ``AssignLatePenalties`` would call, built by nbgrader from
+    the same config; None when the config leaves late penalties alone."""
+    if "AssignLatePenalties" not in config and "LateSubmissionPlugin" not in config:
+        return None
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    try:
+        assigner = AssignLatePenalties(config=config)
+        assigner.init_plugin()
+    except Exception as error:  # the plugin is course code; say where it is configured
+        raise CourseError(
+            f"{path}: the late-submission plugin cannot be set up: {error}; fix "
+            "c.AssignLatePenalties.plugin_class"
+        ) from error
+    return assigner.plugin_inst
 
 
 def notebook_needs_gpu(path: Path) -> bool:
@@ -327,6 +368,21 @@ def notebook_needs_gpu(path: Path) -> bool:
             f'{path}: metadata "dlcourse" "needs_gpu" must be true or false, got {value!r}'
         )
     return value
+
+
+def _has_check_tests(path: Path) -> bool:
+    """Whether a source notebook has ``check()`` test cells (which need a specs file)."""
+    from autograder.intake import CellRole, TemplateError, load_template
+
+    try:
+        template = load_template(path)
+    except TemplateError as error:
+        raise CourseError(f"{path} cannot be graded: {error}; fix the source notebook") from error
+    return any(
+        calls_check(cell.source, cell.grade_id)
+        for cell in template.cells
+        if cell.role is CellRole.TESTS and cell.grade_id
+    )
 
 
 def _visible_regular_file(path: Path) -> bool:

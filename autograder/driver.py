@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from tqdm import tqdm
 
+from autograder.autograded import autograded_path, write_autograded
 from autograder.course import CourseError, Term
 from autograder.course_layout import CourseLayout
 from autograder.faults import fault_point
@@ -132,6 +133,8 @@ class GradingRun:
     course_id: str
     workspace: Path
     templates: dict[str, NotebookTemplate]
+    late_plugin: Any = None
+    """nbgrader's late-submission plugin from ``nbgrader_config.py``, or None."""
 
     @property
     def journal(self) -> Journal:
@@ -150,14 +153,24 @@ def prepare_run(
     layout = CourseLayout.open(course_dir)
     templates = load_templates(layout, assignment)
     settings = layout.settings()
+    if term_seed is None and not layout.has_term_file() and not layout.uses_specs(assignment):
+        term_seed = 0  # plain nbgrader tests draw no inputs: a course on nbgrader needs no seed
+    term = layout.term(term_seed)
+    if settings.late_plugin is not None and term.late_policy is not None:
+        raise CourseError(
+            "late penalties are configured twice: in nbgrader_config.py "
+            "(AssignLatePenalties / LateSubmissionPlugin) and in the term's late_policy; "
+            "keep one"
+        )
     return GradingRun(
         layout=layout,
         assignment=assignment,
-        term=layout.term(term_seed),
+        term=term,
         db_url=db_url or settings.db_url,
         course_id=settings.course_id,
         workspace=resolve_workspace(layout, workspace),
         templates=templates,
+        late_plugin=settings.late_plugin,
     )
 
 
@@ -227,9 +240,12 @@ def grade_assignment(
             )
             if settled is not None:
                 summary.add(settled, unchanged=True)
+                if not autograded_path(run.layout, job).is_file():
+                    _write_autograded(run, job, settled, summary.problems)
             else:
                 pending.append(job)
         written: set[tuple[str, str, str]] = set()
+        by_key = {job.key: job for job in pending}
         if pending:
             with _executor_scope(executor) as runner:
                 results = _run(runner, pending, run, fingerprints, summary.problems, progress)
@@ -237,6 +253,7 @@ def grade_assignment(
                     journal.write(result)
                     fault_point("journaled", len(written) + 1)
                     _write_result(writer, run, result)
+                    _write_autograded(run, by_key[result.key], result, summary.problems)
                     written.add(result.key)
                     summary.add(result)
         summary.problems.extend(
@@ -373,7 +390,11 @@ def _write_result(writer: GradebookWriter, run: GradingRun, result: JobResult) -
     try:
         _patiently(
             lambda: writer.write(
-                result, run.templates[result.notebook], timestamp=timestamp, late_penalty=penalty
+                result,
+                run.templates[result.notebook],
+                timestamp=timestamp,
+                late_penalty=penalty or None,  # as nbgrader: None unless a penalty applies
+                late_plugin=run.late_plugin,
             ),
             run,
         )
@@ -382,6 +403,18 @@ def _write_result(writer: GradebookWriter, run: GradingRun, result: JobResult) -
             f"writing {'/'.join(result.key)} to the gradebook {run.db_url} failed: {error}. "
             "The result is safe in the journal; run the grader again to replay it"
         ) from error
+
+
+def _write_autograded(
+    run: GradingRun, job: GradingJob, result: JobResult, problems: list[str]
+) -> None:
+    """The graded notebook for formgrader and ``nbgrader generate_feedback`` (scored only)."""
+    if result.status not in FINAL_STATUSES:
+        return
+    try:
+        write_autograded(run.layout, job, result, run.templates[job.notebook])
+    except OSError as error:
+        problems.append(f"{'/'.join(job.key)}: the autograded notebook was not written: {error}")
 
 
 def _replay(

@@ -9,9 +9,12 @@ Two steps, each one database transaction:
    and task cells (names and points) agree with the template.
 2. :meth:`GradebookWriter.write` records one :class:`JobResult`: the student, the
    submission (mirroring every notebook of the assignment, like nbgrader's
-   ``add_submission``), and ``auto_score`` on each autograded grade (from the verdicts;
-   a test without a verdict scores 0). Manually graded answers and tasks keep
-   ``auto_score=None`` for a human, so ``nbgrader export`` and formgrader work unchanged.
+   ``add_submission``), and the grade and comment fields as nbgrader's ``SaveAutoGrades``
+   sets them: ``auto_score`` on each autograded test (from the verdicts; a test without
+   a verdict scores 0); a manually graded answer left as released scores 0 without
+   review, any other keeps ``auto_score=None`` and ``needs_manual_grade`` for a human;
+   an answer left as released gets the auto comment "No response."; a missing notebook
+   scores 0 everywhere. ``nbgrader export`` and formgrader work unchanged.
 
 Writing is idempotent: the same result twice leaves identical rows. A score a human
 entered (``manual_score``) is never touched; as in nbgrader, a changed autograde score
@@ -230,13 +233,17 @@ class GradebookWriter:
         template: NotebookTemplate,
         *,
         timestamp: datetime | None = None,
-        late_penalty: float = 0.0,
+        late_penalty: float | None = None,
+        late_plugin: Any = None,
     ) -> bool:
         """Record one result in one transaction; returns whether anything was scored.
 
         ``late_penalty``: points the notebook loses for lateness
-        (:class:`autograder.course.LatePolicy`), stored where nbgrader's late-submission
-        plugins store it, so ``nbgrader export`` and formgrader subtract it.
+        (:class:`autograder.course.LatePolicy`; None when not late), stored where
+        nbgrader's late-submission plugins store it, so ``nbgrader export`` and formgrader
+        subtract it. ``late_plugin``: an nbgrader ``LateSubmissionPlugin`` instead, called
+        as nbgrader's ``AssignLatePenalties`` calls it (the gradebook's due date, the
+        notebook's total score).
 
         Raises :class:`~autograder.result_check.ResultRefused` for a result the template
         does not allow; nothing is written then.
@@ -249,8 +256,9 @@ class GradebookWriter:
                 f"{result.assignment}/{result.notebook} was not prepared in the gradebook: "
                 "call ensure_assignment with its template before writing results"
             )
-        autograded = template.autograded_points
-        points = {verdict.test_id: verdict.points for verdict in result.verdicts}
+        scores = _auto_scores(result, template)
+        missing = result.intake.get("status") == "missing"
+        unchanged = set(result.unchanged_answers)
         with self._transaction() as session:
             submission = self._submission(session, result.assignment, result.student_id)
             if timestamp is not None:
@@ -258,11 +266,18 @@ class GradebookWriter:
             for submitted in submission.notebooks:
                 if submitted.notebook.name != result.notebook:
                     continue
+                for grade in submitted.grades:
+                    if missing or grade.cell.name in scores:
+                        _set_auto_score(grade, 0.0 if missing else scores[grade.cell.name])
+                for comment in [] if missing else submitted.comments:
+                    said = "No response." if comment.cell.name in unchanged else None
+                    if comment.auto_comment != said and comment.cell.type != "TaskCell":
+                        comment.auto_comment = said
+                if late_plugin is not None:
+                    session.flush()  # the notebook's score sums the grades just set
+                    late_penalty = _plugin_penalty(late_plugin, submission, submitted)
                 if submitted.late_submission_penalty != late_penalty:
                     submitted.late_submission_penalty = late_penalty
-                for grade in submitted.grades:
-                    if grade.cell.name in autograded:
-                        _set_auto_score(grade, points.get(grade.cell.name, 0.0))
         return True
 
     def _submission(self, session: DbSession, assignment: str, student_id: str) -> Any:
@@ -288,16 +303,43 @@ class GradebookWriter:
         return submission
 
 
-def _set_auto_score(grade: Any, score: float) -> None:
+def _auto_scores(result: JobResult, template: NotebookTemplate) -> dict[str, float | None]:
+    """The ``auto_score`` of each grade cell the autograder sets, by grade id.
+
+    Tests score their verdict's points; a manually graded answer scores 0 when left as
+    released and None (a human's) otherwise, as ``nbgrader.utils.determine_grade``.
+    """
+    points = {verdict.test_id: verdict.points for verdict in result.verdicts}
+    scores: dict[str, float | None] = {
+        test_id: points.get(test_id, 0.0) for test_id in template.autograded_points
+    }
+    for cell in template.cells:
+        if cell.role is CellRole.MANUAL_ANSWER and cell.grade_id:
+            scores[cell.grade_id] = 0.0 if cell.grade_id in result.unchanged_answers else None
+    return scores
+
+
+def _plugin_penalty(plugin: Any, submission: Any, submitted: Any) -> float | None:
+    """nbgrader's ``AssignLatePenalties``: ask the plugin when late, keep it in 0..score."""
+    seconds = submission.total_seconds_late
+    if not seconds or seconds <= 0:
+        return None
+    score = submitted.score
+    penalty = plugin.late_submission_penalty(submission.student_id, score, seconds)
+    return None if penalty is None else float(min(max(penalty, 0.0), score))
+
+
+def _set_auto_score(grade: Any, score: float | None) -> None:
     """Set an autograded score the way nbgrader's SaveAutoGrades does, idempotently.
 
     A score that did not change leaves the row alone, so replaying the journal never
-    undoes a grader's review; a changed one needs review only if a human scored it.
+    undoes a grader's review; a changed one needs review if a human scored it or when
+    no automatic score exists (a written answer).
     """
     if grade.auto_score == score:
         return
     grade.auto_score = score
-    grade.needs_manual_grade = grade.manual_score is not None
+    grade.needs_manual_grade = grade.manual_score is not None or score is None
 
 
 def _mirror_cells(session: DbSession, notebook: Any, submitted: Any) -> None:

@@ -72,8 +72,9 @@ class GradingJob:
     template_path: Path
     """The instructor's source notebook (with hidden tests): ``source/<assignment>/`` in an
     nbgrader course directory (the course's ``solutions/`` is that source)."""
-    specs_path: Path
-    """Python file defining the notebook's check specs (see :mod:`autograder.specs`)."""
+    specs_path: Path | None
+    """Python file defining the notebook's check specs (see :mod:`autograder.specs`); None
+    for a notebook whose tests are all plain nbgrader test cells."""
     term_seed: int
     needs_gpu: bool = False
     limits: Limits = field(default_factory=Limits)
@@ -163,6 +164,9 @@ class TestVerdict:
     forbidden: list[str] = field(default_factory=list)
     """Modules the exercise must be written without that the graded calls used (see
     :mod:`dlcourse.checks.forbid`); the run flags them for the course team."""
+    in_process: bool = False
+    """Decided inside the student's process (a plain nbgrader test cell, which student
+    code could defeat); False: a trusted verdict from a ``check()`` test."""
 
 
 @dataclass
@@ -178,6 +182,9 @@ class JobResult:
     verdicts: list[TestVerdict] = field(default_factory=list)
     manual_cells: list[str] = field(default_factory=list)
     """grade_ids of manually graded answers (written answers): scored by a human."""
+    unchanged_answers: list[str] = field(default_factory=list)
+    """grade_ids of answer cells left as released (nbgrader: "No response.", and a
+    manually graded one scores 0 without review)."""
     intake: dict[str, Any] = field(default_factory=dict)
     """The intake report: status and notes (duplicated cells, recovered answers, ...)."""
     execution: dict[str, Any] = field(default_factory=dict)

@@ -3,14 +3,16 @@
 The steps of :func:`grade_submission`, in order:
 
 1. load the template (points, grade cells) and the check specs: the trusted side;
-2. intake: restore the submission against the template (a missing file: all blanks);
+2. intake: restore the submission against the template (a missing file scores zero
+   without running, as in nbgrader);
 3. a notebook that needs a GPU on a grader without one stops here: ``awaiting_gpu``;
 4. a fresh job directory: the grader's private inputs, and the work dir (restored
    notebook, a copy of the inputs, empty ``outputs/``, whitelisted files);
 5. the box runs the notebook; ``results.json`` is read as untrusted data;
-6. every autograded test cell is decided by :func:`autograder.specs.decide` against the
-   private inputs, with the template's points; a test cell without a spec fails and is
-   logged as the course team's error;
+6. every autograded test cell with a spec is decided by :func:`autograder.specs.decide`
+   against the private inputs, with the template's points (a trusted verdict); a plain
+   nbgrader test cell, without a spec, by how it ran in the sandbox, as stock nbgrader
+   scores it (:func:`autograder.specs.plain.decide_plain`, an in-process verdict);
 7. the job directory is removed, whatever happened.
 
 Nothing the student submits or runs can make this raise: student failures become
@@ -36,6 +38,7 @@ from typing import Any
 
 from autograder.box import Box
 from autograder.intake import (
+    CellRole,
     IntakeReport,
     NotebookTemplate,
     intake_notebook,
@@ -46,6 +49,7 @@ from autograder.job import GradingJob, JobResult, JobStatus, TestVerdict, Verdic
 from autograder.runner.contract import CELL_KEYS, ERROR_CAP, STARTED_MARKER, STATUSES
 from autograder.sandbox import SandboxResult
 from autograder.specs import SpecRegistry, decide, load_specs, write_inputs
+from autograder.specs.plain import calls_check, decide_plain
 from autograder.workdir import JobDirs, job_directory, prepare_workdir
 
 log = logging.getLogger(__name__)
@@ -57,7 +61,7 @@ STDERR_TAIL_BYTES = 4096
 """How much of the job's stderr the execution summary keeps (for the course team)."""
 
 NO_SPEC_MESSAGE = "no check spec for this test: instructor must add one"
-MISSING_NOTE = "no submission for this notebook: every answer is graded as a blank"
+MISSING_NOTE = "no submission for this notebook: every test scores zero"
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,9 @@ def _valid_cell(entry: object) -> bool:
         and entry["status"] in STATUSES
         and isinstance(entry["error"], str)
         and len(entry["error"]) <= ERROR_CAP
+        and isinstance(entry["stderr"], bool)
+        and (entry["result"] is None or isinstance(entry["result"], str))
+        and len(entry["result"] or "") <= ERROR_CAP
     )
 
 
@@ -200,24 +207,40 @@ def decide_all(
     registry: SpecRegistry,
     trusted_inputs: Path,
     outputs: Path,
+    report: RunnerReport,
     forbidden_calls: str = "flag",
 ) -> tuple[list[TestVerdict], list[str]]:
-    """A verdict per autograded test cell, and the test ids that have no spec;
-    ``forbidden_calls`` is the term's policy (:func:`autograder.specs.decide`)."""
+    """A verdict per autograded test cell (trusted from its spec, in-process for a plain
+    test), and the ``check()`` tests that have no spec; ``forbidden_calls`` is the term's
+    policy (:func:`autograder.specs.decide`)."""
+    records = {(cell["index"], cell["grade_id"]): cell for cell in report.cells}
     verdicts: list[TestVerdict] = []
     unspecified: list[str] = []
-    for grade_id, points in template.autograded_points.items():
-        if grade_id not in registry:
+    for cell in template.cells:
+        grade_id = cell.grade_id
+        if cell.role is not CellRole.TESTS or grade_id is None:
+            continue
+        if grade_id in registry:
+            verdicts.append(
+                decide(
+                    registry[grade_id],
+                    trusted_inputs,
+                    outputs,
+                    cell.points,
+                    forbidden_calls=forbidden_calls,
+                )
+            )
+        elif calls_check(cell.source, grade_id):
             unspecified.append(grade_id)
             verdicts.append(
-                TestVerdict(grade_id, VerdictStatus.FAILED, 0.0, points, message=NO_SPEC_MESSAGE)
+                TestVerdict(
+                    grade_id, VerdictStatus.FAILED, 0.0, cell.points, message=NO_SPEC_MESSAGE
+                )
             )
-            continue
-        verdicts.append(
-            decide(
-                registry[grade_id], trusted_inputs, outputs, points, forbidden_calls=forbidden_calls
+        else:
+            verdicts.append(
+                decide_plain(grade_id, cell.points, records.get((cell.index, grade_id)))
             )
-        )
     return verdicts, unspecified
 
 
@@ -227,7 +250,7 @@ def decide_all(
 def _grade(job: GradingJob, box: Box) -> JobResult:
     """Steps 1-7 of the module docstring; grader-side failures raise."""
     template = load_template(job.template_path)
-    registry = load_specs(job.specs_path)
+    registry = load_specs(job.specs_path) if job.specs_path else SpecRegistry(())
     notebook, intake = run_intake(job, template)
     if job.needs_gpu and not cuda_visible():
         result = JobResult.awaiting_gpu(job, template)
@@ -239,6 +262,18 @@ def _grade(job: GradingJob, box: Box) -> JobResult:
     )
     result.intake = intake
     result.manual_cells = template.manual_ids
+    result.unchanged_answers = [
+        cell.grade_id
+        for cell in template.answer_cells
+        if cell.grade_id and notebook.cells[cell.index].source == cell.release_source
+    ]
+    if job.submission_path is None:  # as nbgrader: a missing notebook scores zero unrun
+        result.verdicts = [
+            TestVerdict(test_id, VerdictStatus.MISSING, 0.0, points, message=MISSING_NOTE)
+            for test_id, points in template.autograded_points.items()
+        ]
+        result.layers = box.layers().to_dict()
+        return result
     tested = [registry[grade_id] for grade_id in template.autograded_points if grade_id in registry]
     with job_directory() as dirs:
         prepare_workdir(
@@ -258,7 +293,12 @@ def _grade(job: GradingJob, box: Box) -> JobResult:
                 + result.execution["stderr_tail"]
             )
         verdicts, unspecified = decide_all(
-            template, registry, dirs.trusted_inputs, safe_outputs_dir(dirs), job.forbidden_calls
+            template,
+            registry,
+            dirs.trusted_inputs,
+            safe_outputs_dir(dirs),
+            report,
+            job.forbidden_calls,
         )
     for grade_id in unspecified:
         log.error(

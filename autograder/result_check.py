@@ -39,11 +39,12 @@ def parse_result(data: object) -> JobResult:
         _expect(_is_number(getattr(result, name)), f"{name} must be a finite number")
     for name in ("intake", "execution", "layers"):
         _expect(isinstance(getattr(result, name), dict), f"{name} must be an object")
-    _expect(
-        isinstance(result.manual_cells, list)
-        and all(isinstance(cell, str) for cell in result.manual_cells),
-        "manual_cells must be a list of strings",
-    )
+    for name in ("manual_cells", "unchanged_answers"):
+        cells = getattr(result, name)
+        _expect(
+            isinstance(cells, list) and all(isinstance(cell, str) for cell in cells),
+            f"{name} must be a list of strings",
+        )
     for verdict in result.verdicts:
         _check_verdict_types(verdict)
     return result
@@ -95,6 +96,7 @@ def _check_verdict_types(verdict: TestVerdict) -> None:
             f"{where}: {name} must be an integer",
         )
     _expect(isinstance(verdict.message, str), f"{where}: message must be a string")
+    _expect(isinstance(verdict.in_process, bool), f"{where}: in_process must be a boolean")
 
 
 def _is_number(value: Any) -> bool:

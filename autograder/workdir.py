@@ -18,6 +18,7 @@ input can never change what the outputs are compared with.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import stat
@@ -42,6 +43,16 @@ from autograder.runner.contract import (
 InputWriter = Callable[[Any, Path], None]
 """Writes one spec's input files into a directory (``specs.write_inputs`` bound to a
 term seed and student)."""
+
+
+NBGRADER_IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.ipynb")
+"""Names nbgrader's autograde never copies from the source folder (``CourseDirectory.
+ignore`` and the notebooks), matched against each file or folder name."""
+
+
+def ignored_name(name: str) -> bool:
+    """Whether nbgrader leaves a file or folder of this name out of the work dir."""
+    return any(fnmatch.fnmatch(name, pattern) for pattern in NBGRADER_IGNORE)
 
 
 class WorkdirError(ValueError):
@@ -126,7 +137,13 @@ def copy_extra_file(source: Path, workdir: Path) -> Path:
             for entry in (*subdirs, *files):
                 if os.path.islink(os.path.join(directory, entry)):
                     raise WorkdirError(f"extra directory {source} holds a symlink: {entry}")
-        shutil.copytree(source, target, symlinks=True, copy_function=shutil.copyfile)
+        shutil.copytree(
+            source,
+            target,
+            symlinks=True,
+            copy_function=shutil.copyfile,
+            ignore=lambda _folder, names: [name for name in names if ignored_name(name)],
+        )
     elif stat.S_ISREG(info.st_mode):
         shutil.copyfile(source, target, follow_symlinks=False)
     else:

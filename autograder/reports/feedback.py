@@ -68,6 +68,19 @@ class TestRow:
     label: str
     cases: str
     message: str
+    tier: str = ""
+    """:data:`TRUSTED` or :data:`IN_PROCESS`: where the verdict was decided."""
+
+
+TRUSTED = "trusted verdict"
+"""A ``check()`` test: decided outside the student's process."""
+IN_PROCESS = "in-process verdict"
+"""A plain nbgrader test cell: decided inside the student's process, which could defeat it."""
+
+
+def tier(verdict: TestVerdict) -> str:
+    """The trust tier of a verdict in words (reports and feedback say the same)."""
+    return IN_PROCESS if verdict.in_process else TRUSTED
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,7 @@ def _test_row(grade_id: str, title: str, max_points: float, verdict: TestVerdict
         label=_LABELS[verdict.status],
         cases=cases,
         message=message,
+        tier=tier(verdict),
     )
 
 
@@ -346,7 +360,7 @@ td.num { text-align: right; white-space: nowrap; }
 <h2>Autograded tests</h2>
 {% if p.tests %}
 <table>
-<tr><th>Test</th><th>Points</th><th>Result</th><th>Details</th></tr>
+<tr><th>Test</th><th>Points</th><th>Result</th><th>Details</th><th>Verdict</th></tr>
 {% for t in p.tests %}
 <tr id="test-{{ t.grade_id }}">
 <td>{{ t.title }}<br><code class="detail">{{ t.grade_id }}</code></td>
@@ -354,6 +368,7 @@ td.num { text-align: right; white-space: nowrap; }
 <td><span class="badge {{ t.badge }}">{{ t.label }}</span>
 {% if t.cases %}<br><span class="detail">{{ t.cases }}</span>{% endif %}</td>
 <td class="message">{{ t.message }}</td>
+<td class="detail">{{ t.tier }}</td>
 </tr>
 {% endfor %}
 </table>

@@ -19,6 +19,7 @@ from pathlib import Path
 from autograder.files import atomic_write_text
 from autograder.intake.template import CellRole, NotebookTemplate
 from autograder.job import JobResult, VerdictStatus
+from autograder.reports.feedback import IN_PROCESS, TRUSTED, tier
 
 _SCORED = (VerdictStatus.PASSED, VerdictStatus.PARTIAL, VerdictStatus.FAILED, VerdictStatus.MISSING)
 
@@ -40,6 +41,9 @@ class PassRateRow:
     """Mean over students with a scored verdict (passed, partial, failed, missing); NaN
     when there are none."""
     max_points: float
+    verdict: str = TRUSTED
+    """``trusted verdict`` (a ``check()`` test) or ``in-process verdict`` (a plain
+    nbgrader test cell, which student code could defeat)."""
 
     @property
     def scored(self) -> int:
@@ -93,6 +97,7 @@ def _row(notebook: str, test_id: str, max_points: float, results: list[JobResult
     counts = dict.fromkeys(VerdictStatus, 0)
     points = []
     not_graded = 0
+    tiers = set()
     for result in results:
         if result.notebook != notebook:
             continue
@@ -101,6 +106,7 @@ def _row(notebook: str, test_id: str, max_points: float, results: list[JobResult
             not_graded += 1
             continue
         counts[verdict.status] += 1
+        tiers.add(tier(verdict))
         if verdict.status in _SCORED:
             points.append(verdict.points)
     return PassRateRow(
@@ -114,6 +120,7 @@ def _row(notebook: str, test_id: str, max_points: float, results: list[JobResult
         not_graded=not_graded,
         mean_points=math.fsum(points) / len(points) if points else math.nan,
         max_points=max_points,
+        verdict=IN_PROCESS if IN_PROCESS in tiers else TRUSTED,
     )
 
 
@@ -129,6 +136,7 @@ TABLE_HEADER = (
     "ungraded",
     "pass rate",
     "mean / max",
+    "verdict",
 )
 
 
@@ -137,7 +145,8 @@ def table_cells(row: PassRateRow) -> tuple[str, ...]:
     rate = "–" if math.isnan(row.pass_rate) else f"{row.pass_rate:.0%}"
     mean = "–" if math.isnan(row.mean_points) else f"{row.mean_points:.2f}"
     counts = (row.passed, row.partial, row.failed, row.missing, row.awaiting_gpu, row.not_graded)
-    return (row.notebook, row.test_id, *map(str, counts), rate, f"{mean} / {row.max_points:g}")
+    points = f"{mean} / {row.max_points:g}"
+    return (row.notebook, row.test_id, *map(str, counts), rate, points, row.verdict)
 
 
 def format_table(rows: Iterable[PassRateRow]) -> str:

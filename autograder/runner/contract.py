@@ -26,8 +26,10 @@ RESERVED_NAMES = frozenset(
 )
 """Names in the work dir that whitelisted extra files may not take."""
 
-CELL_KEYS = ("index", "grade_id", "status", "error")
-"""The keys of one cell record in ``results.json``, nothing more, nothing less."""
+CELL_KEYS = ("index", "grade_id", "status", "error", "stderr", "result")
+"""The keys of one cell record in ``results.json``, nothing more, nothing less. ``stderr``
+(a test cell wrote to standard error) and ``result`` (the ``text/plain`` of its last
+expression's value, or None) are what stock nbgrader scores a plain test cell by."""
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 STATUS_TIMEOUT = "timeout"

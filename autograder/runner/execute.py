@@ -11,7 +11,9 @@ working while costing nothing to start. The order of :func:`run_workdir`:
    own failure) from "student code ended the process early" (the student's);
 4. run every code cell in order under a per-cell alarm, recording each cell's status
    in ``results.json`` right after it ends; errors, ``sys.exit`` and timeouts are
-   recorded and the next cell runs anyway, as nbgrader's autograde does.
+   recorded and the next cell runs anyway, as nbgrader's autograde does. A test cell
+   (nbgrader ``grade`` without ``solution``) also records whether it wrote to standard
+   error and the ``text/plain`` of its value: what stock nbgrader scores it by.
 
 A cell that blocks the alarm (a long C call, or code that replaces the SIGALRM handler)
 is not stopped here: the box's wall-clock deadline kills the whole job, and the report
@@ -46,13 +48,17 @@ from autograder.runner.contract import (
     STATUS_OK,
     STATUS_TIMEOUT,
 )
-from autograder.runner.results import CellRecord, describe_exception, write_results
+from autograder.runner.results import CellRecord, cap_text, describe_exception, write_results
 from autograder.runner.shell import close_shell, new_shell
 from autograder.runner.supervisor import flush_streams
 
 ALARM_REPEAT_SECONDS = 1.0
 """After a cell's timeout fires, the alarm fires again this often until the cell ends,
 so a cell that swallows the first timeout (a bare ``except:`` in a loop) still stops."""
+
+
+STDERR_ECHO_BYTES = 64 * 1024
+"""How much of a test cell's stderr is passed on to the job's stderr (the box caps it)."""
 
 
 class CellTimeout(BaseException):
@@ -69,6 +75,8 @@ class CodeCell:
     index: int
     grade_id: str | None
     source: str
+    is_test: bool = False
+    """An nbgrader test cell (grade, not solution): its stderr and value are recorded."""
 
 
 class _CellAlarm:
@@ -114,8 +122,11 @@ def read_code_cells(path: Path) -> list[CodeCell]:
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         nbgrader = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
-        cells.append(CodeCell(index, grade_id if isinstance(grade_id, str) else None, source))
+        nbgrader = nbgrader if isinstance(nbgrader, dict) else {}
+        grade_id = nbgrader.get("grade_id")
+        is_test = nbgrader.get("grade") is True and nbgrader.get("solution") is not True
+        grade_id = grade_id if isinstance(grade_id, str) else None
+        cells.append(CodeCell(index, grade_id, source, is_test))
     return cells
 
 
@@ -143,25 +154,87 @@ def _stop_recording() -> None:
     stop_recording()
 
 
+@contextmanager
+def _stderr_watch(active: bool) -> Iterator[list[bool]]:
+    """Send file descriptor 2 to a scratch file while a test cell runs; afterwards the
+    list holds whether anything was written, and the text goes on to the real stderr.
+
+    Descriptor level, as ipykernel captures it: ``print(file=sys.stderr)``, warnings and
+    C or subprocess output all count, as they do for stock nbgrader.
+    """
+    wrote = [False]
+    sink: Any = None
+    saved = -1
+    if active:
+        try:
+            _flush_stderr()
+            sink = tempfile.TemporaryFile()
+            saved = os.dup(2)
+        except OSError:  # no descriptors left (student code can exhaust them): unwatched
+            if sink is not None:
+                sink.close()
+            sink = None
+    if sink is None:
+        yield wrote
+        return
+    os.dup2(sink.fileno(), 2)
+    try:
+        yield wrote
+    finally:
+        _flush_stderr()
+        os.dup2(saved, 2)
+        os.close(saved)
+        try:
+            size = sink.seek(0, os.SEEK_END)
+            sink.seek(0)
+            os.write(2, sink.read(min(size, STDERR_ECHO_BYTES)))
+            sink.close()
+        except OSError:  # the cell closed the scratch file: silence is unproven
+            size = 1
+        wrote[0] = size > 0
+
+
+def _flush_stderr() -> None:
+    for stream in {id(s): s for s in (sys.stderr, sys.__stderr__) if s is not None}.values():
+        try:
+            stream.flush()
+        except BaseException:  # a cell may have closed or replaced it
+            pass
+
+
+def _displayed_text(shell: Any, value: object) -> str | None:
+    """``text/plain`` of a cell's displayed value, as the kernel would send it."""
+    if value is None:
+        return None
+    formatted = shell.display_formatter.format(value)[0].get("text/plain")
+    return cap_text(formatted) if isinstance(formatted, str) else None
+
+
 def run_cell(shell: Any, cell: CodeCell, alarm: _CellAlarm) -> CellRecord:
     """Run one cell under the alarm and say how it ended; never raises."""
     outcome: BaseException | None = None
-    try:
+    shown: str | None = None
+    with _stderr_watch(cell.is_test) as wrote:
         try:
-            alarm.arm()
-            result = shell.run_cell(cell.source, store_history=True)
-        finally:
-            alarm.disarm()
-        # IPython catches everything student code raises (SystemExit included)
-        # and hands it back here.
-        outcome = result.error_before_exec or result.error_in_exec
-    except BaseException as escaped:  # raised outside student code, e.g. while IPython
-        alarm.disarm()  # printed a traceback: still this cell's outcome
-        outcome = escaped
+            try:
+                alarm.arm()
+                result = shell.run_cell(cell.source, store_history=True)
+                # IPython catches everything student code raises (SystemExit included)
+                # and hands it back here.
+                outcome = result.error_before_exec or result.error_in_exec
+                if cell.is_test and outcome is None:
+                    shown = _displayed_text(shell, result.result)
+            finally:
+                alarm.disarm()
+        except BaseException as escaped:  # raised outside student code, e.g. while IPython
+            alarm.disarm()  # printed a traceback, or a value's repr: this cell's outcome
+            outcome = escaped
     if outcome is None:
-        return CellRecord(cell.index, cell.grade_id, STATUS_OK)
+        return CellRecord(cell.index, cell.grade_id, STATUS_OK, stderr=wrote[0], result=shown)
     status = STATUS_TIMEOUT if isinstance(outcome, CellTimeout) else STATUS_ERROR
-    return CellRecord(cell.index, cell.grade_id, status, describe_exception(outcome))
+    return CellRecord(
+        cell.index, cell.grade_id, status, describe_exception(outcome), stderr=wrote[0]
+    )
 
 
 @contextmanager

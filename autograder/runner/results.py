@@ -32,6 +32,10 @@ class CellRecord:
     """One of :data:`STATUSES`."""
     error: str = ""
     """``"<type>: <message>"`` for errors and timeouts, capped at :data:`ERROR_CAP`."""
+    stderr: bool = False
+    """A test cell wrote to standard error (nbgrader scores that cell zero)."""
+    result: str | None = None
+    """A test cell's displayed value as ``text/plain`` (nbgrader's partial credit), capped."""
 
 
 def describe_exception(error: BaseException) -> str:

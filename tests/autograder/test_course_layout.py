@@ -12,6 +12,8 @@ from driver_fakes import ASSIGNMENT, TERM_SEED, make_course
 
 from autograder.course import CourseError
 from autograder.course_layout import CourseLayout
+from autograder.driver import prepare_run
+from autograder.workdir import copy_extra_file
 
 
 @pytest.fixture
@@ -42,17 +44,19 @@ def test_renamed_notebook_is_matched_and_a_missing_one_has_no_submission(course:
     assert [job.submission_path for job in jobs] == [folder / "Part1-Copy1.ipynb", None]
 
 
-def test_extra_files_are_regular_visible_data_files_only(course: Path):
+def test_extra_files_are_what_nbgrader_copies_less_hidden_links_and_specs(course: Path):
     source = course / "source" / ASSIGNMENT
     (source / ".secret").write_text("x")
     (source / "nested").mkdir()
+    for ignored in ("__pycache__", "feedback", ".ipynb_checkpoints"):
+        (source / ignored).mkdir()
     os.symlink("/etc/passwd", source / "link.txt")
     (source / "weights.npz").write_bytes(b"\0")
     layout = CourseLayout.open(course)
-    assert [path.name for path in layout.extra_files(ASSIGNMENT)] == ["data.csv", "weights.npz"]
-    assert layout.build_jobs(ASSIGNMENT, TERM_SEED)[0].extra_files == (
-        source / "data.csv",
-        source / "weights.npz",
+    expected = ["data.csv", "nested", "weights.npz"]
+    assert [path.name for path in layout.extra_files(ASSIGNMENT)] == expected
+    assert layout.build_jobs(ASSIGNMENT, TERM_SEED)[0].extra_files == tuple(
+        source / name for name in expected
     )
 
 
@@ -138,3 +142,30 @@ def test_student_ids_are_checked_at_intake_with_one_rule(course: Path):
     assert students == {"jörg", "s01", "s02"}
     with pytest.raises(CourseError, match="student 'bad name' has no submission"):
         layout.build_jobs(ASSIGNMENT, TERM_SEED, students=["bad name"])
+
+
+def test_a_data_folder_is_copied_without_what_nbgrader_ignores(tmp_path: Path):
+    data = tmp_path / "data"
+    for name in ("images/cat.png", "__pycache__/x.pyc", "images/.ipynb_checkpoints/a", "n.ipynb"):
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text("x")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    copy_extra_file(data, workdir)
+    copied = sorted(str(path.relative_to(workdir)) for path in workdir.rglob("*"))
+    assert copied == ["data", "data/images", "data/images/cat.png"]
+
+
+def test_nbgraders_late_plugin_comes_from_its_config_and_excludes_a_term_policy(course: Path):
+    assert CourseLayout.open(course).settings().late_plugin is None
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.LateSubmissionPlugin.penalty_method = 'zero'\n"
+    )
+    plugin = CourseLayout.open(course).settings().late_plugin
+    assert type(plugin).__name__ == "LateSubmissionPlugin"
+    assert plugin.late_submission_penalty("s01", 7.5, 3600.0) == 7.5  # nbgrader's 'zero'
+    (course / "term.json").write_text(
+        '{"seed": 1, "late_policy": {"late_penalty_per_day": 0.1, "max_late_days": 2}}'
+    )
+    with pytest.raises(CourseError, match="late penalties are configured twice"):
+        prepare_run(course, ASSIGNMENT)

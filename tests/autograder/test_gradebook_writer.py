@@ -271,3 +271,71 @@ def test_unopenable_database_url_is_a_configuration_error_naming_the_option():
 
     with pytest.raises(CourseError, match="--db URL"):
         GradebookWriter("nosuchdialect://x")
+
+
+def comments(course: Path, student: str, notebook: str) -> dict[str, str | None]:
+    with Gradebook(db_url(course), course_id="") as gradebook:
+        submitted = gradebook.find_submission_notebook(notebook, ASSIGNMENT, student)
+        return {comment.name: comment.auto_comment for comment in submitted.comments}
+
+
+def test_answers_left_as_released_score_and_say_no_response_as_nbgrader_does(
+    course: Path, writer, templates
+):
+    result = result_for("s01", "part1", {"test_relu": 2.0})
+    result.unchanged_answers = ["explain", "relu"]
+    writer.write(result, templates["part1"])
+    # a written answer left blank scores 0 without review (nbgrader's determine_grade)
+    assert grades(course, "s01", "part1")["explain"] == (0.0, None, False)
+    assert grades(course, "s01", "part1")["task_plot"] == (None, None, True)
+    said = comments(course, "s01", "part1")
+    assert said["explain"] == said["relu"] == "No response."
+    assert said["task_plot"] is None  # tasks never get it
+    # answered later: back to a human, and the comment goes
+    result.unchanged_answers = []
+    writer.write(result, templates["part1"])
+    assert grades(course, "s01", "part1")["explain"] == (None, None, True)
+    assert set(comments(course, "s01", "part1").values()) == {None}
+
+
+def test_a_missing_notebook_scores_zero_everywhere_as_nbgrader_does(
+    course: Path, writer, templates
+):
+    result = result_for("s01", "part1", {})
+    result.intake = {"status": "missing"}
+    writer.write(result, templates["part1"])
+    assert set(grades(course, "s01", "part1").values()) == {(0.0, None, False)}
+
+
+class HalfOffPlugin:
+    """A late-submission plugin as nbgrader calls one; remembers its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def late_submission_penalty(self, student_id: str, score: float, seconds_late: float):
+        self.calls.append((student_id, score, seconds_late))
+        return score / 2
+
+
+def test_a_late_plugin_is_called_with_the_gradebooks_due_date_as_nbgrader_calls_it(
+    course: Path, writer, templates
+):
+    due = datetime(2024, 3, 1, 12, 0)
+    writer.ensure_assignment(ASSIGNMENT, templates, duedate=due)
+    plugin = HalfOffPlugin()
+    on_time = result_for("s01", "part1", {"test_relu": 2.0})
+    writer.write(on_time, templates["part1"], timestamp=due, late_plugin=plugin)
+    late = result_for("s02", "part1", {"test_relu": 2.0})
+    writer.write(
+        late, templates["part1"], timestamp=datetime(2024, 3, 1, 13, 0), late_plugin=plugin
+    )
+    assert plugin.calls == [("s02", 2.0, 3600.0)]
+    with Gradebook(db_url(course), course_id="") as gradebook:
+        penalties = {
+            student: gradebook.find_submission_notebook(
+                "part1", ASSIGNMENT, student
+            ).late_submission_penalty
+            for student in ("s01", "s02")
+        }
+    assert penalties == {"s01": None, "s02": 1.0}

@@ -69,11 +69,11 @@ def test_format_table_aligns_columns() -> None:
     lines = table.splitlines()
     assert lines[0].split() == [
         "notebook", "test", "passed", "partial", "failed", "missing", "gpu", "ungraded",
-        "pass", "rate", "mean", "/", "max",
+        "pass", "rate", "mean", "/", "max", "verdict",
     ]  # fmt: skip
     assert lines[1].split() == [NOTEBOOK, "relu_forward_test", "1", "1", "0", "1", "0", "1",
-                                "33%", "1.00", "/", "2"]  # fmt: skip
-    assert lines[3].split()[-4:] == ["–", "–", "/", "1"]
+                                "33%", "1.00", "/", "2", "trusted", "verdict"]  # fmt: skip
+    assert lines[3].split()[-6:-2] == ["–", "–", "/", "1"]
     # Right-aligned numbers end in the same column on every line.
     assert len({len(line) for line in lines}) == 1
 
