@@ -4,7 +4,8 @@ The steps for each assignment, in order:
 
 1. stage an nbgrader course in a temporary folder: ``source/<a>/`` gets the listed
    notebooks, their specs and the data files of ``solutions/<a>/``;
-2. write the visible check files ``checks/<test_id>.npz`` for the term's seed;
+2. write the visible check files ``checks/<test_id>.npz`` for the term's public seed
+   (the grading proofs draw from its secret one);
 3. run nbgrader's own ``generate_assignment`` (specs files ignored) into ``release/<a>/``;
 4. prove it: the solution earns full autograded marks, the blank earns zero,
    deterministically (:mod:`.proof`); the solution runs top to bottom in a real kernel
@@ -105,13 +106,13 @@ def _release_one(
     outcome = AssignmentRelease(assignment.name, assignment.release)
     with tempfile.TemporaryDirectory(prefix=f"release-{assignment.name}-") as work:
         root = Path(work)
-        staged = _stage(assignment, root, term.seed, outcome)
+        staged = _stage(assignment, root, term.public_seed, outcome)
         built = _generate(root, assignment.name, outcome) if not outcome.failures else None
         if built is None:
             return outcome
         if prove:
             _prove(assignment, staged, built, term.seed, outcome, box)
-        _check_leaks(assignment, staged, built, term.seed, outcome)
+        _check_leaks(assignment, staged, built, term.public_seed, outcome)
         if outcome.failures:
             return outcome
         record = ReleaseRecord(
