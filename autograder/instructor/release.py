@@ -12,7 +12,9 @@ The steps for each assignment, in order:
    within its runtime budget (:mod:`.top_to_bottom`); nothing secret leaked (:mod:`.leaks`);
    no graded reference can be imported or read inside the sandbox (:mod:`.hidden`);
 5. when every proof holds, swap the new folder in for ``assignments/<a>/`` (written next
-   to it as ``.<a>.new``, then renamed), with its ``.release.json`` record.
+   to it as ``.<a>.new``, then renamed), with its ``.release.json`` record;
+6. build the student edition from ``assignments/`` and prove it clean (:mod:`.edition`):
+   no withheld reference (by its code), no seed, no grader files.
 
 A failed proof leaves ``assignments/`` exactly as it was; the report lists every failure.
 """
@@ -25,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +35,7 @@ from autograder.box import Box
 from autograder.course import COURSE_FILE, Assignment, Course, Term
 from autograder.course_layout import SOURCE_DIR, CourseLayout
 from autograder.instructor.config import load_course
+from autograder.instructor.edition import EDITION_DIR, build_edition
 from autograder.instructor.hidden import prove_hidden
 from autograder.instructor.leaks import find_leaks
 from autograder.instructor.proof import AWAITING_GPU, ProofInputs, prove_notebook
@@ -63,10 +67,13 @@ class AssignmentRelease:
 class ReleaseReport:
     term_id: str
     assignments: list[AssignmentRelease] = field(default_factory=list)
+    edition: Path | None = None
+    """The student edition's folder (None: not built)."""
+    edition_failures: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(not item.failures for item in self.assignments)
+        return not self.edition_failures and all(not item.failures for item in self.assignments)
 
     def render(self) -> str:
         lines = []
@@ -75,6 +82,10 @@ class ReleaseReport:
             lines.append(f"{item.assignment}: {state} {item.release_dir} (term {self.term_id})")
             lines += [f"  FAIL {notebook}: {reason}" for notebook, reason in item.failures]
             lines += [f"  note {notebook}: {note}" for notebook, note in item.notes]
+        if self.edition is not None:
+            state = "NOT written; kept" if self.edition_failures else "written to"
+            lines.append(f"student edition: {state} {self.edition}")
+            lines += [f"  FAIL {failure}" for failure in self.edition_failures]
         return "\n".join(lines)
 
 
@@ -85,11 +96,15 @@ def release(
     term: Term | None = None,
     prove: bool = True,
     box: Box | None = None,
+    unlock: Sequence[str] = (),
+    edition: str | os.PathLike[str] | None = None,
 ) -> ReleaseReport:
     """Release one assignment (or all, in course order) for ``term`` (default: the current).
 
     ``prove=False`` skips the grading proofs (the leak check always runs). ``box`` is
-    the sandbox box for the grading proofs (default: this process's box).
+    the sandbox box for the grading proofs (default: this process's box). Then the
+    student edition is built into ``edition`` (default: ``student-edition/``, git-ignored)
+    with the references of the ``unlock`` assignments (each past its due date) put back.
     """
     course = load_course(Path(course_dir) / COURSE_FILE)
     term = term if term is not None else current_term(course.root)
@@ -97,6 +112,9 @@ def release(
     report = ReleaseReport(term.term_id)
     for item in chosen:
         report.assignments.append(_release_one(course, item, term, prove, box))
+    where = Path(edition) if edition is not None else course.root / EDITION_DIR
+    report.edition = where.resolve()
+    report.edition_failures = build_edition(course, term, report.edition, unlock)
     return report
 
 
