@@ -18,6 +18,11 @@ target is every isolation layer active on every job (design decision 5): a machi
 without one (no bubblewrap, say) is a missed target, printed, and exits 1 only with
 ``--enforce-targets`` (see ``_targets.py``).
 ``--quick`` grades a six-attack subset without the alone run (for smoke checks).
+
+Then (not with ``--quick``) the course attacks of issue 11 (``corpus.course_attacks``:
+what students are given, used against the real ``a1/losses`` notebook, collected and
+graded through the instructor commands): a score above the honest wrong answer's is an
+inflation, counted as harm.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ sys.path.insert(0, str(REPO / "tests" / "autograder"))  # the corpus package
 from corpus.attacks import QUICK_ATTACKS, all_attacks  # noqa: E402
 from corpus.audit import HARMS, Report  # noqa: E402
 from corpus.controls import CONTROLS  # noqa: E402
+from corpus.course_attacks import ATTACKS as COURSE_ATTACKS  # noqa: E402
+from corpus.course_attacks import HONEST, inflations, run_course_attacks  # noqa: E402
 from corpus.grading import CORPUS_LIMITS  # noqa: E402
 from corpus.session import run_session  # noqa: E402
 
@@ -92,6 +99,26 @@ def print_table(report: Report) -> None:
         print(f"  grader error: {line[:300]}")
 
 
+def _course_attacks(workers: int) -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp(prefix="course-attacks-"))
+    try:
+        return run_course_attacks(workdir, workers=workers)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def print_course_table(scores: dict[str, float], harms: list[str]) -> None:
+    """Issue 11's table: each attack's score against the honest wrong answer's."""
+    print(f"\ncourse attacks on a1/losses (issue 11), honest wrong answer: {scores[HONEST]:g}")
+    print(f"  {'student':<20}{'row':>8}{'score':>8}  attack")
+    for attack in (item for item in COURSE_ATTACKS if item.student_id != HONEST):
+        score = scores[attack.student_id]
+        print(f"  {attack.student_id:<20}{attack.row:>8}{score:>8g}  {attack.summary}")
+    print(f"  {'reference':<20}{'-':>8}{scores['reference']:>8g}  the solution (control)")
+    for line in harms:
+        print(f"  HARM course attack: {line}")
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     attacks = all_attacks()
@@ -111,6 +138,8 @@ def main(argv: list[str]) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    course_scores = {} if args.quick else _course_attacks(args.workers)
+    course_harms = inflations(course_scores) if course_scores else []
     report = session.report
     print(
         f"adversarial corpus: {report.students} students graded in "
@@ -118,9 +147,13 @@ def main(argv: list[str]) -> int:
         f"{CORPUS_LIMITS.wall_seconds:g} s per notebook)"
     )
     print_table(report)
+    if course_scores:
+        print_course_table(course_scores, course_harms)
     if args.json:
         data = {
             **report.to_dict(),
+            "course_attacks": course_scores,
+            "course_attack_inflations": course_harms,
             "workers": args.workers,
             "quick": args.quick,
             "wall_seconds_limit": CORPUS_LIMITS.wall_seconds,
@@ -129,7 +162,7 @@ def main(argv: list[str]) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         print(f"\nwrote {args.json}")
-    harms = sum(report.harm_counts().values())
+    harms = sum(report.harm_counts().values()) + len(course_harms)
     print(f"\n{'NO HARM' if harms == 0 else f'{harms} HARMFUL OUTCOMES'}")
     misses = [
         f"isolation layer {name} missing on some job ({why})"
