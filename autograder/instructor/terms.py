@@ -51,9 +51,13 @@ def secret_path(course_dir: str | os.PathLike[str], term_id: str) -> Path:
     return Path(course_dir) / SECRETS_DIR / f"{term_id}.toml"
 
 
-def load_term(path: str | os.PathLike[str]) -> Term:
+def load_term(path: str | os.PathLike[str], *, secret: bool = True) -> Term:
     """Read and check a term file (its ``term_id`` must be the file name), with its secret
-    seed from ``course/secrets/`` (created when missing, see the module docstring)."""
+    seed from ``course/secrets/`` (created when missing, see the module docstring).
+
+    ``secret=False``: for callers that use no seed (a new term's dates, the sync check);
+    the term's ``seed`` is then its public one and must not draw graded inputs.
+    """
     path = Path(path)
     data = dict(read_toml(path))
     if "visible_seed" in data:
@@ -63,7 +67,8 @@ def load_term(path: str | os.PathLike[str]) -> Term:
                 f"in a committed term file: move the line `seed = ...` to "
                 f"{SECRETS_DIR / path.name} (git-ignored)"
             )
-        data["seed"] = _secret_seed(path.parent.parent.parent, path.stem)
+        root = path.parent.parent.parent
+        data["seed"] = _secret_seed(root, path.stem) if secret else data["visible_seed"]
     return Term.from_table(Table(f"terms/{path.name}", "", data), term_id=path.stem)
 
 
@@ -92,8 +97,8 @@ def _write_secret(path: Path, seed: int) -> None:
         handle.write(f"# The secret seed of term {path.stem}'s graded inputs.\nseed = {seed}\n")
 
 
-def current_term(course_dir: str | os.PathLike[str]) -> Term:
-    """The term named in ``course/current_term``."""
+def current_term(course_dir: str | os.PathLike[str], *, secret: bool = True) -> Term:
+    """The term named in ``course/current_term`` (``secret``: as :func:`load_term`)."""
     marker = Path(course_dir) / CURRENT_TERM_FILE
     try:
         term_id = marker.read_text(encoding="utf-8").strip()
@@ -110,7 +115,7 @@ def current_term(course_dir: str | os.PathLike[str]) -> Term:
             f"current_term names {term_id!r} but {path} does not exist: create it with "
             f"`python -m autograder.instructor new-term {term_id}` or fix current_term"
         )
-    return load_term(path)
+    return load_term(path, secret=secret)
 
 
 def new_term(
@@ -137,9 +142,9 @@ def new_term(
     if shift % 7:
         raise CourseError(f"shift of {shift} days is not whole weeks: use a multiple of 7")
     base = (
-        current_term(course_dir)
+        current_term(course_dir, secret=False)
         if from_term is None
-        else load_term(term_path(course_dir, from_term))
+        else load_term(term_path(course_dir, from_term), secret=False)
     )
     term = Term(
         term_id=term_id,

@@ -71,3 +71,11 @@ def test_the_course_commits_no_secret_seed():
         ["git", "grep", "-l", "-F", str(secret)], cwd=REPO, capture_output=True, text=True
     )
     assert found.stdout == "", f"the secret seed is committed in {found.stdout}"
+
+
+def test_a_new_term_and_the_sync_check_need_no_secret(tmp_path, capsys):
+    root = make_course(tmp_path)
+    term_path(root, "2026-fall").write_text(TERM_TOML.replace("seed = 11", "visible_seed = 11"))
+    new_term(root, "2027-fall")
+    assert current_term(root, secret=False).seed == 11
+    assert not secret_path(root, "2026-fall").exists() and capsys.readouterr().err == ""
