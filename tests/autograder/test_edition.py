@@ -102,8 +102,27 @@ def test_every_module_imports_and_a_reference_says_what_to_write(edition):
         from dlcourse.widgets.base import resolve_impl
         from dlcourse.functional.activations import relu_forward
         print(resolve_impl("relu_forward", {}, relu_forward).notice)
+
+        import numpy as np
+        from dlcourse.widgets.activations import ActivationExplorer
+
+        def relu_forward(x):  # the student's own
+            return np.maximum(x, 0), x
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+
+        app = ActivationExplorer(namespace=dict(relu_forward=relu_forward,
+                                                relu_backward=relu_backward))
+        app.controls["name"].value = "relu"
+        print("student's relu drawn:", app.update().uses_student)
+        app.controls["name"].value = "sigmoid"
+        assert app.update() is None
+        print(app.status_html.value)
         """,
     )
+    assert "student's relu drawn: True" in out
+    assert "sigmoid_forward is not in the student edition" in out
     assert "conv_forward_fast is not in the student edition" in out
     assert "assignment a3" in out
     assert "Your function is missing (the student edition has no reference for assignment a1" in out
