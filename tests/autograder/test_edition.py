@@ -77,6 +77,11 @@ def test_the_edition_holds_what_students_need_and_nothing_of_the_grader(edition)
         if path.is_file() and path.name != ".release.json"
     }
     assert released and released <= names  # every released notebook and check file
+    for name in released:  # as proved by the release (check-sync holds them to it)
+        assert (edition / name).read_bytes() == (REPO / name).read_bytes(), name
+    assert not [
+        n for n in names if n.endswith(".ipynb") and "BEGIN SOLUTION" in (edition / n).read_text()
+    ]
     assert not any(name.endswith(".specs.py") for name in names)
     assert not any(part in {"solutions", "autograder"} for n in names for part in n.split("/"))
     assert "conda env create -f environment.yml" in (edition / "README.md").read_text()
