@@ -29,6 +29,7 @@ import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import dlcourse
 import dlcourse.exercises
 from autograder.course import Course
 from autograder.instructor.hidden import graded_modules
@@ -65,10 +66,49 @@ def withheld_references(course: Course) -> list[Withheld]:
         for function in _reachable(roots, graded):
             key = (function.__module__, function.__qualname__)
             owner.setdefault(key, (assignment.name, function))
+    _keep_shared_helpers(owner, graded)
     return [
         Withheld(module, qualname, name, body_hash(function))  # type: ignore[arg-type]
         for (module, qualname), (name, function) in sorted(owner.items())
     ]
+
+
+def _keep_shared_helpers(
+    owner: dict[tuple[str, str], tuple[str, object]], graded: set[str]
+) -> None:
+    """Give back the private helpers that code the edition keeps also calls (argument
+    checks such as ``_check_lr``, which ``dlcourse.torchoptim`` uses): withholding them
+    would break that code, and a helper no reference owns alone answers no exercise."""
+    kept = [
+        function
+        for function in _library_functions()
+        if (function.__module__, function.__qualname__) not in owner
+    ]
+    while kept:
+        named = {
+            (getattr(item, "__module__", None), getattr(item, "__qualname__", None))
+            for function in kept
+            for item in _named_objects(function, graded)
+        }
+        shared = [
+            key for key in named if key in owner and key[1].rpartition(".")[2].startswith("_")
+        ]
+        kept = [owner.pop(key)[1] for key in shared]  # type: ignore[misc]
+
+
+def _library_functions() -> Iterator[types.FunctionType]:
+    """Every function and method of the course library, the exercises and demo left out."""
+    for info in pkgutil.walk_packages(dlcourse.__path__, "dlcourse."):
+        if info.name.startswith(("dlcourse.exercises", "dlcourse.demo")):
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if getattr(value, "__module__", None) != module.__name__:
+                continue
+            if inspect.isfunction(value):
+                yield value
+            elif inspect.isclass(value):
+                yield from (f for f in _methods(value) if inspect.isfunction(f))
 
 
 def _exercise_functions(assignment: str) -> Iterator[object]:
