@@ -205,3 +205,11 @@ def test_references_unlock_only_after_the_due_date(course, tmp_path):
 
 def test_the_widgets_read_the_mark_the_edition_sets():
     assert MARK == WITHHELD_MARK
+
+
+def test_helpers_the_references_own_alone_leave_shared_ones_stay(locked):
+    """im2col answers a3's fast convolution; the learning-rate check serves torchoptim too."""
+    names = {f"{item.module}.{item.qualname}": item.assignment for item in locked}
+    assert names["dlcourse.functional.conv_fast._im2col_forward"] == "a3"
+    assert names["dlcourse.functional.activations.relu_forward"] == "a1"  # a3 builds on it
+    assert "dlcourse.optim.optimizers._check_lr" not in names
