@@ -176,7 +176,8 @@ class Term:
 
     term_id: str
     seed: int
-    """Per-term randomness of the hidden-test inputs."""
+    """Per-term randomness of every input a student is graded on (the course team's secret:
+    ``course/secrets/<term>.toml``, never committed or released)."""
     dates: dict[str, AssignmentDates] = field(default_factory=dict)
     """Release and due date per assignment name."""
     late_policy: LatePolicy | None = None
@@ -185,6 +186,14 @@ class Term:
     """IANA time zone in which due dates end."""
     forbidden_calls: str = FORBIDDEN_FLAG
     """What a graded call into a module its exercise forbids costs (``flag`` or ``zero``)."""
+    visible_seed: int | None = None
+    """Public randomness of the visible checks shipped with the release (None: ``seed``,
+    the old single-seed term files)."""
+
+    @property
+    def public_seed(self) -> int:
+        """The seed of the shipped visible checks: grading never draws from it."""
+        return self.seed if self.visible_seed is None else self.visible_seed
 
     def due_instant(self, assignment: str) -> datetime | None:
         """When ``assignment`` is due, as naive UTC (nbgrader's convention); None if no date."""
@@ -204,11 +213,22 @@ class Term:
     @classmethod
     def from_table(cls, top: Table, *, term_id: str | None = None) -> Term:
         """The term in ``top`` (a term file's top table); ``term_id``: the id it must have."""
-        top.only(["term_id", "seed", "timezone", "late_policy", "forbidden_calls", "assignments"])
+        top.only(
+            [
+                "term_id",
+                "seed",
+                "visible_seed",
+                "timezone",
+                "late_policy",
+                "forbidden_calls",
+                "assignments",
+            ]
+        )
         found = top.get("term_id", str, ... if term_id is not None else "", f'"{term_id}"')
         if term_id is not None and found != term_id:
             raise top.error(f"term_id {found!r} differs from the file name: rename one to match")
         seed = top.get("seed", int, example="<an integer, e.g. from new-term>")
+        visible_seed = top.get("visible_seed", int, None)
         zone = top.get("timezone", str, DEFAULT_TIMEZONE)
         try:
             _zone(zone)
@@ -234,11 +254,13 @@ class Term:
             )
         assignments = top.sub("assignments")
         dates = {name: _dates(assignments.sub(name)) for name in assignments.data}
-        return cls(found, seed, dates, policy, zone, forbidden)
+        return cls(found, seed, dates, policy, zone, forbidden, visible_seed)
 
     def to_dict(self) -> dict[str, Any]:
         """The term with the keys of its TOML file (dates as ISO strings); JSON-ready."""
         data: dict[str, Any] = {"term_id": self.term_id, "seed": self.seed}
+        if self.visible_seed is not None:
+            data["visible_seed"] = self.visible_seed
         if self.timezone != DEFAULT_TIMEZONE:
             data["timezone"] = self.timezone
         if self.late_policy is not None:

@@ -24,6 +24,11 @@ classmate's name, torch in a NumPy exercise), collected and graded with the inst
 commands against ``solutions/a1/losses``; each prints the honest score and the one it
 obtained, and one off its honest score is a harm. They need root (skipped, saying why,
 elsewhere).
+
+Then (not with ``--quick``) the course attacks of issue 11 (``corpus.course_attacks``:
+what students are given, used against the real ``a1/losses`` notebook, collected and
+graded through the instructor commands): a score above the honest wrong answer's is an
+inflation, counted as harm.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ sys.path.insert(0, str(REPO / "tests" / "autograder"))  # the corpus package
 from corpus.attacks import QUICK_ATTACKS, all_attacks  # noqa: E402
 from corpus.audit import HARMS, Report  # noqa: E402
 from corpus.controls import CONTROLS  # noqa: E402
+from corpus.course_attacks import ATTACKS as COURSE_ATTACKS  # noqa: E402
+from corpus.course_attacks import HONEST, inflations, run_course_attacks  # noqa: E402
 from corpus.front_door import FrontDoorOutcome, can_build, run_front_door  # noqa: E402
 from corpus.grading import CORPUS_LIMITS  # noqa: E402
 from corpus.session import run_session  # noqa: E402
@@ -107,6 +114,26 @@ def print_front_door(outcomes: list[FrontDoorOutcome]) -> None:
         print(f"  {o.id:<28}{o.kind.value:<18}{o.honest:>8.2f}{o.obtained:>10.2f}  {verdict}")
 
 
+def _course_attacks(workers: int) -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp(prefix="course-attacks-"))
+    try:
+        return run_course_attacks(workdir, workers=workers)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def print_course_table(scores: dict[str, float], harms: list[str]) -> None:
+    """Issue 11's table: each attack's score against the honest wrong answer's."""
+    print(f"\ncourse attacks on a1/losses (issue 11), honest wrong answer: {scores[HONEST]:g}")
+    print(f"  {'student':<20}{'row':>8}{'score':>8}  attack")
+    for attack in (item for item in COURSE_ATTACKS if item.student_id != HONEST):
+        score = scores[attack.student_id]
+        print(f"  {attack.student_id:<20}{attack.row:>8}{score:>8g}  {attack.summary}")
+    print(f"  {'reference':<20}{'-':>8}{scores['reference']:>8g}  the solution (control)")
+    for line in harms:
+        print(f"  HARM course attack: {line}")
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     attacks = all_attacks()
@@ -129,6 +156,8 @@ def main(argv: list[str]) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    course_scores = {} if args.quick else _course_attacks(args.workers)
+    course_harms = inflations(course_scores) if course_scores else []
     report = session.report
     print(
         f"adversarial corpus: {report.students} students graded in "
@@ -136,6 +165,8 @@ def main(argv: list[str]) -> int:
         f"{CORPUS_LIMITS.wall_seconds:g} s per notebook)"
     )
     print_table(report)
+    if course_scores:
+        print_course_table(course_scores, course_harms)
     if front:
         print_front_door(front)
     else:
@@ -147,13 +178,15 @@ def main(argv: list[str]) -> int:
                 {"id": o.id, "class": o.kind.value, "honest": o.honest, "obtained": o.obtained}
                 for o in front
             ],
+            "course_attacks": course_scores,
+            "course_attack_inflations": course_harms,
             "workers": args.workers,
             "quick": args.quick,
             "wall_seconds_limit": CORPUS_LIMITS.wall_seconds,
             "machine": {"python": platform.python_version(), "platform": platform.platform()},
         }
         write_report(args.json, data)
-    harms = sum(report.harm_counts().values()) + sum(o.harmful for o in front)
+    harms = sum(report.harm_counts().values()) + sum(o.harmful for o in front) + len(course_harms)
     print(f"\n{'NO HARM' if harms == 0 else f'{harms} HARMFUL OUTCOMES'}")
     misses = [
         f"isolation layer {name} missing on some job ({why})"

@@ -43,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     rel = commands.add_parser("release", help="build, prove and publish assignments/")
     rel.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     rel.add_argument("--no-prove", action="store_true", help="skip the grading proofs")
+    rel.add_argument(
+        "--unlock", action="append", default=[], metavar="A",
+        help="put assignment A's references back in the student edition (after its due date)",
+    )  # fmt: skip
+    rel.add_argument(
+        "--edition", metavar="DIR", help="the student edition's folder (default: student-edition)"
+    )
     commands.add_parser("check-sync", help="is assignments/ in sync with solutions/?")
     log = commands.add_parser("changelog", help="what changed between two release folders")
     log.add_argument("old")
@@ -108,7 +115,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
     if args.command == "release":
-        report = release(args.course, args.assignment, prove=not args.no_prove)
+        report = release(
+            args.course, args.assignment, prove=not args.no_prove, unlock=args.unlock,
+            edition=args.edition,
+        )  # fmt: skip
         print(report.render())
         return 0 if report.ok else 1
     if args.command in _WORKSPACE_COMMANDS:

@@ -143,7 +143,10 @@ def _fresh_folder(folder: Path, source: Course) -> None:
 
 def _copy_course(source: Course, repo: Path) -> Path:
     """``course/`` and each assignment's source folder, at the same relative places."""
-    shutil.copytree(source.root / "course", repo / "course")
+    # Not the course team's secret seeds: the demo's term gets its own.
+    shutil.copytree(
+        source.root / "course", repo / "course", ignore=shutil.ignore_patterns("secrets")
+    )
     for assignment in source.assignments:
         relative = assignment.source.relative_to(source.root)
         shutil.copytree(assignment.source, repo / relative, dirs_exist_ok=True)

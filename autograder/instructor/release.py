@@ -4,7 +4,8 @@ The steps for each assignment, in order:
 
 1. stage an nbgrader course in a temporary folder: ``source/<a>/`` gets the listed
    notebooks, their specs and the data files of ``solutions/<a>/``;
-2. write the visible check files ``checks/<test_id>.npz`` for the term's seed;
+2. write the visible check files ``checks/<test_id>.npz`` for the term's public seed
+   (the grading proofs draw from its secret one);
 3. run nbgrader's own ``generate_assignment`` (specs files ignored) into ``release/<a>/``;
 4. prove it: the solution earns full autograded marks, the blank earns zero,
    deterministically (:mod:`.proof`); the solution runs top to bottom in a real kernel
@@ -12,7 +13,9 @@ The steps for each assignment, in order:
    no graded reference can be imported or read inside the sandbox (:mod:`.hidden`);
 5. when every proof holds, swap the new folder in for ``assignments/<a>/`` (written next
    to it as ``.<a>.new``, then exchanged with it in one atomic rename), with its
-   ``.release.json`` record.
+   ``.release.json`` record;
+6. build the student edition from ``assignments/`` and prove it clean (:mod:`.edition`):
+   no withheld reference (by its code), no seed, no grader files.
 
 A failed proof, or a ``kill -9`` at any moment before the exchange, leaves
 ``assignments/`` exactly as it was (but for a hidden ``.<a>.new`` the next release
@@ -27,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from autograder.course import COURSE_FILE, Assignment, Course, Term
 from autograder.course_layout import SOURCE_DIR, CourseLayout
 from autograder.faults import fault_point
 from autograder.instructor.config import load_course
+from autograder.instructor.edition import EDITION_DIR, build_edition
 from autograder.instructor.hidden import prove_hidden
 from autograder.instructor.leaks import find_leaks
 from autograder.instructor.proof import AWAITING_GPU, ProofInputs, prove_notebook
@@ -66,10 +71,13 @@ class AssignmentRelease:
 class ReleaseReport:
     term_id: str
     assignments: list[AssignmentRelease] = field(default_factory=list)
+    edition: Path | None = None
+    """The student edition's folder (None: not built)."""
+    edition_failures: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(not item.failures for item in self.assignments)
+        return not self.edition_failures and all(not item.failures for item in self.assignments)
 
     def render(self) -> str:
         lines = []
@@ -78,6 +86,10 @@ class ReleaseReport:
             lines.append(f"{item.assignment}: {state} {item.release_dir} (term {self.term_id})")
             lines += [f"  FAIL {notebook}: {reason}" for notebook, reason in item.failures]
             lines += [f"  note {notebook}: {note}" for notebook, note in item.notes]
+        if self.edition is not None:
+            state = "NOT written; kept" if self.edition_failures else "written to"
+            lines.append(f"student edition: {state} {self.edition}")
+            lines += [f"  FAIL {failure}" for failure in self.edition_failures]
         return "\n".join(lines)
 
 
@@ -88,11 +100,15 @@ def release(
     term: Term | None = None,
     prove: bool = True,
     box: Box | None = None,
+    unlock: Sequence[str] = (),
+    edition: str | os.PathLike[str] | None = None,
 ) -> ReleaseReport:
     """Release one assignment (or all, in course order) for ``term`` (default: the current).
 
     ``prove=False`` skips the grading proofs (the leak check always runs). ``box`` is
-    the sandbox box for the grading proofs (default: this process's box).
+    the sandbox box for the grading proofs (default: this process's box). Then the
+    student edition is built into ``edition`` (default: ``student-edition/``, git-ignored)
+    with the references of the ``unlock`` assignments (each past its due date) put back.
     """
     course = load_course(Path(course_dir) / COURSE_FILE)
     term = term if term is not None else current_term(course.root)
@@ -100,6 +116,9 @@ def release(
     report = ReleaseReport(term.term_id)
     for item in chosen:
         report.assignments.append(_release_one(course, item, term, prove, box))
+    where = Path(edition) if edition is not None else course.root / EDITION_DIR
+    report.edition = where.resolve()
+    report.edition_failures = build_edition(course, term, report.edition, unlock)
     return report
 
 
@@ -109,13 +128,13 @@ def _release_one(
     outcome = AssignmentRelease(assignment.name, assignment.release)
     with tempfile.TemporaryDirectory(prefix=f"release-{assignment.name}-") as work:
         root = Path(work)
-        staged = _stage(assignment, root, term.seed, outcome)
+        staged = _stage(assignment, root, term.public_seed, outcome)
         built = _generate(root, assignment.name, outcome) if not outcome.failures else None
         if built is None:
             return outcome
         if prove:
             _prove(assignment, staged, built, term.seed, outcome, box)
-        _check_leaks(assignment, staged, built, term.seed, outcome)
+        _check_leaks(assignment, staged, built, term.public_seed, outcome)
         if outcome.failures:
             return outcome
         record = ReleaseRecord(

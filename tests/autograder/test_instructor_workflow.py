@@ -69,10 +69,13 @@ def test_the_new_term_is_released_and_proved(term):
 def test_the_workspace_is_an_nbgrader_course_with_the_term_seed(term):
     root, *_ = term
     space = root / "workspace" / TERM
-    seed = int((root / "course/terms/2027-fall.toml").read_text().split("seed = ")[1].split()[0])
+    term_text = (root / "course/terms/2027-fall.toml").read_text()
+    visible = int(term_text.split("visible_seed = ")[1].split()[0])
+    seed = int((root / "course/secrets/2027-fall.toml").read_text().split("seed = ")[1].split()[0])
     assert json.loads((space / "term.json").read_text()) == {
         "term_id": TERM,
         "seed": seed,
+        "visible_seed": visible,
         "late_policy": {"late_penalty_per_day": 0.1, "max_late_days": 3},
         # 2026-09-07 and 2026-09-21 + 52 weeks.
         "assignments": {"mini": {"release": "2027-09-06", "due": "2027-09-20"}},

@@ -215,3 +215,12 @@ def test_the_changelog_names_changed_added_and_removed_tests(released, tmp_path)
     ]
     assert log.tests_removed == ["mini/torch_linear_test"]
     assert changelog(old, old).render() == "no changes"
+
+
+def test_the_release_builds_the_student_edition(released):
+    root, report = released
+    assert report.edition == (root / "student-edition").resolve() and not report.edition_failures
+    assert (report.edition / "assignments/mini/mini.ipynb").read_bytes() == (
+        root / "assignments/mini/mini.ipynb"
+    ).read_bytes()
+    assert not list(report.edition.rglob("*.specs.py"))

@@ -91,3 +91,14 @@ def test_draw_paints_three_panels():
     fig = Figure()
     app.draw(state, fig)
     assert len(fig.axes) == 4  # photo, kernel, feature map and its colour bar
+
+
+def test_the_gaussian_preset_is_the_references_kernel_written_out():
+    """The student edition withholds the reference, so the preset is a literal: the same
+    numbers as the reference (itself checked against a normalised Gaussian)."""
+    from dlcourse.exercises.a3.filters import gaussian_kernel
+
+    x = np.arange(3) - 1.0
+    gaussian = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2 * 0.85**2))
+    np.testing.assert_allclose(PRESETS["Gaussian blur"], gaussian / gaussian.sum(), rtol=1e-12)
+    assert np.array_equal(PRESETS["Gaussian blur"], gaussian_kernel(3, 0.85))

@@ -34,6 +34,8 @@ StateT = TypeVar("StateT")
 ImplT = TypeVar("ImplT")
 
 REFERENCE_PREFIX = "Using the reference implementation: "
+WITHHELD_MARK = "__dlcourse_withheld__"
+"""Set by the student edition on a reference it leaves out: the assignment it belongs to."""
 
 
 @dataclass(frozen=True)
@@ -68,27 +70,38 @@ def resolve_impl(
     way the reference is used, and the notice says which case it was, so the widget
     keeps working while the student sees that it is not their code on screen.
     """
+    prefix = _fallback_prefix(fallback)
     candidate = None if namespace is None else namespace.get(name)
     if candidate is None:
-        return Resolved(fallback, False, f"{REFERENCE_PREFIX}{name} is not defined yet.")
+        return Resolved(fallback, False, f"{prefix}{name} is not defined yet.")
     if callable(fallback) and not callable(candidate):
         kind = type(candidate).__name__
-        return Resolved(
-            fallback, False, f"{REFERENCE_PREFIX}your {name} is a {kind}, not a function."
-        )
+        return Resolved(fallback, False, f"{prefix}your {name} is a {kind}, not a function.")
     if probe is not None:
         try:
             probe(candidate)
         except NotImplementedError:
-            return Resolved(
-                fallback, False, f"{REFERENCE_PREFIX}your {name} is not implemented yet."
-            )
+            return Resolved(fallback, False, f"{prefix}your {name} is not implemented yet.")
         except Exception as error:  # any failure means "do not use it"
             reason = f"{type(error).__name__}: {error}"
             return Resolved(
-                fallback, False, f"{REFERENCE_PREFIX}your {name} raised {reason} on a small input."
+                fallback, False, f"{prefix}your {name} raised {reason} on a small input."
             )
     return Resolved(candidate, True)
+
+
+def _fallback_prefix(fallback: object) -> str:
+    """The notice's start: the reference stands in, or (in the student edition, which
+    leaves it out) nothing can, and the student's function is missing."""
+    parts = fallback if isinstance(fallback, tuple) else (fallback,)
+    for part in parts:
+        assignment = getattr(part, WITHHELD_MARK, None)
+        if assignment:
+            return (
+                f"Your function is missing (the student edition has no reference for "
+                f"assignment {assignment}; write it to see this widget work): "
+            )
+    return REFERENCE_PREFIX
 
 
 def figure_to_png(fig: Figure, dpi: int = 90) -> bytes:

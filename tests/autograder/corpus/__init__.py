@@ -9,6 +9,8 @@
 - :mod:`corpus.front_door`: attacks through the course's own doors (the exchange's time
   and identity, a forbidden module), collected and graded with the instructor commands
   against a real course notebook.
+- :mod:`corpus.course_attacks`: issue 11's attacks from what students are given, on the
+  real course's ``a1/losses``, graded through the instructor commands.
 
 Used by ``tests/autograder/test_corpus.py`` and ``benchmarks/bench_adversarial.py``.
 """
