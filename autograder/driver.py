@@ -67,6 +67,7 @@ class GradingSummary:
 
     assignment: str
     graded: int = 0
+    """Notebooks graded by this run (not those unchanged since an earlier one)."""
     errors: int = 0
     timeouts: int = 0
     awaiting_gpu: int = 0
@@ -77,9 +78,11 @@ class GradingSummary:
     """Journal entries the replay could not use, and other things a human should see."""
 
     def add(self, result: JobResult, *, unchanged: bool = False) -> None:
+        """Count a result; an ``unchanged`` one (settled before) counts only as unchanged."""
         self.results.append(result)
-        self.unchanged += unchanged
-        if result.status is JobStatus.GRADED:
+        if unchanged:
+            self.unchanged += 1
+        elif result.status is JobStatus.GRADED:
             self.graded += 1
         elif result.status is JobStatus.TIMEOUT:
             self.timeouts += 1
@@ -90,9 +93,11 @@ class GradingSummary:
 
     @property
     def line(self) -> str:
-        """The one-line summary, e.g. ``graded 40 · errors 0 · timeouts 1 · awaiting GPU 0``."""
+        """The one-line summary, e.g. ``graded 40 · errors 0 · timeouts 1 · awaiting GPU 0``;
+        ``· unchanged N`` follows ``graded`` when a run skipped results already current."""
+        unchanged = f" · unchanged {self.unchanged}" if self.unchanged else ""
         return (
-            f"graded {self.graded} · errors {self.errors} · timeouts {self.timeouts} · "
+            f"graded {self.graded}{unchanged} · errors {self.errors} · timeouts {self.timeouts} · "
             f"awaiting GPU {self.awaiting_gpu}"
         )
 
