@@ -182,6 +182,9 @@ class ImportReport:
     unmatched: list[UnmatchedEntry] = field(default_factory=list)
     """Entries whose LMS id is not in the roster: add them to the roster and import again."""
     skipped: list[SkippedEntry] = field(default_factory=list)
+    """Entries not imported because something is wrong with them: someone must look."""
+    superseded: list[SkippedEntry] = field(default_factory=list)
+    """Older uploads of a file the student uploaded again: the ordinary case, not a problem."""
     missing_students: list[str] = field(default_factory=list)
     """Roster students with no imported notebook."""
 
@@ -190,11 +193,17 @@ class ImportReport:
         students = len({item.student_id for item in self.imported})
         lines = [
             f"{self.assignment}: imported {len(self.imported)} file(s) for {students} "
-            f"student(s); {len(self.unmatched)} unmatched; {len(self.skipped)} skipped; "
+            f"student(s); {len(self.superseded)} older upload(s) replaced by a newer one; "
+            f"{len(self.unmatched)} unmatched; {len(self.skipped)} skipped; "
             f"{len(self.missing_students)} roster student(s) without a file"
         ]
         lines += [f"  unmatched LMS id {u.lms_id}: {u.entry}" for u in self.unmatched]
         lines += [f"  skipped {s.entry}: {s.reason}" for s in self.skipped]
+        if self.unmatched or self.skipped:
+            lines.append(
+                "error: entries above were not imported: add unmatched LMS ids to the roster "
+                "(lms_id,student_id), ask about skipped files, then collect again"
+            )
         return "\n".join(lines)
 
 
@@ -358,7 +367,7 @@ def _newest(candidates: list[_Candidate], report: ImportReport) -> list[_Candida
         for older in group:
             if older is not newest:
                 reason = f"older resubmission; {newest.info.filename} is newer"
-                report.skipped.append(SkippedEntry(older.info.filename, reason))
+                report.superseded.append(SkippedEntry(older.info.filename, reason))
     return chosen
 
 

@@ -59,14 +59,19 @@ class ExchangeReport:
     collected: dict[str, str] = field(default_factory=dict)
     """Student id → the inbound folder taken (the latest)."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    """(inbound entry or file, reason)."""
+    """(inbound entry or file, reason): something is wrong with it."""
+    superseded: list[str] = field(default_factory=list)
+    """Inbound folders of a student who submitted again later: the ordinary case."""
 
     def summary(self) -> str:
         lines = [
             f"{self.assignment}: collected {len(self.collected)} student(s); "
+            f"{len(self.superseded)} older submission(s) replaced by a newer one; "
             f"{len(self.skipped)} skipped"
         ]
         lines += [f"  skipped {entry}: {reason}" for entry, reason in self.skipped]
+        if self.skipped:
+            lines.append("error: the entries above were not collected; see each reason")
         return "\n".join(lines)
 
 
@@ -120,10 +125,10 @@ def _latest(inbound: Path, assignment: str, report: ExchangeReport) -> dict[str,
             continue
         if student not in newest or when > newest[student][0]:
             if student in newest:
-                report.skipped.append((newest[student][1].name, "older submission"))
+                report.superseded.append(newest[student][1].name)
             newest[student] = (when, entry)
         else:
-            report.skipped.append((entry.name, "older submission"))
+            report.superseded.append(entry.name)
     return {student: folder for student, (_, folder) in newest.items()}
 
 
