@@ -188,10 +188,8 @@ def collect_lms(
     students (names, email, LMS id) are written to the gradebook's student table.
     Returns the :class:`autograder.lms.ImportReport` (imported, unmatched, skipped).
     """
-    from autograder.lms import LmsZipError, RosterError, import_lms_zip
-
     from autograder.gradebook_writer import GradebookWriter
-    from autograder.lms import Roster
+    from autograder.lms import LmsZipError, Roster, RosterError, import_lms_zip
 
     layout = CourseLayout.open(course_dir)
     try:

@@ -565,6 +565,5 @@ def write_feedback(
         planned.append((path, result, template))
     late = lateness or {}
     return [
-        atomic_write_text(path, render_feedback(r, t, late.get(r.key)))
-        for path, r, t in planned
+        atomic_write_text(path, render_feedback(r, t, late.get(r.key))) for path, r, t in planned
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import signal
-import re
 import subprocess
 import sys
 import time

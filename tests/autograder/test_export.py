@@ -92,9 +92,7 @@ def _nbgrader_export(db_url: str, path: Path, **filters: list[str]) -> str:
 
 def _nbgrader_columns(text: str) -> str:
     """Our file without the columns we add after nbgrader's (no field here holds a comma)."""
-    return "".join(
-        line.rsplit(",", len(EXTRA_COLUMNS))[0] + "\n" for line in text.splitlines()
-    )
+    return "".join(line.rsplit(",", len(EXTRA_COLUMNS))[0] + "\n" for line in text.splitlines())
 
 
 def test_gradebook_export_is_identical_to_nbgrader_export(tmp_path: Path, gradebook: str) -> None:
