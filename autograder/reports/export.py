@@ -22,9 +22,10 @@ Two deliberate differences. After nbgrader's columns come two of ours (:data:`EX
 ``points_to_grade_by_hand``, the points of written answers and tasks no person has scored
 yet: ``score`` leaves them out while ``max_score`` counts them, so a perfect autograded
 submission of 63 points out of 81 says that 18 await a person. Tools that read nbgrader's
-file by column name read ours unchanged. And nbgrader joins fields with bare commas, so a name containing
-a comma or a quote breaks its file; :func:`write_grades_csv` uses the :mod:`csv` module,
-which quotes exactly those fields and leaves every other field as nbgrader writes it.
+file by column name read ours unchanged. And nbgrader joins fields with bare commas, so a
+name containing a comma or a quote breaks its file; :func:`write_grades_csv` uses the
+:mod:`csv` module, which quotes exactly those fields and leaves every other field as
+nbgrader writes it.
 """
 
 from __future__ import annotations

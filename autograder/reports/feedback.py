@@ -4,8 +4,8 @@ The page shows the score (with the points still to be graded by hand, and the du
 submission time and late penalty when there are any), what stopped the notebook's code
 (one sentence per cause, naming the cell), one row per autograded test (title, points, a
 status badge and the verdict's message), the manually graded cells, what the intake had to
-repair in the submitted file, and why a run was cut short. It is built from two trusted records only:
-the :class:`~autograder.job.JobResult` and the instructor's
+repair in the submitted file, and why a run was cut short. It is built from two trusted
+records only: the :class:`~autograder.job.JobResult` and the instructor's
 :class:`~autograder.intake.NotebookTemplate`.
 
 Secrecy rule: no source of a test cell is ever read here, visible part or hidden part.
@@ -14,7 +14,8 @@ markdown cells that are not answers (for section titles); a source notebook's an
 cells hold solutions, so their text is never read either. Runner errors
 (``execution["cells"][i]["error"]``) are shown by exception type only, plus the missing
 name of a ``NameError`` and the module of a ``ReferenceNotAvailableError`` (identifiers
-matched by a pattern): their free text could quote a test cell or smuggle hidden inputs. Every string is HTML-escaped by jinja2's autoescape.
+matched by a pattern): their free text could quote a test cell or smuggle hidden inputs.
+Every string is HTML-escaped by jinja2's autoescape.
 """
 
 from __future__ import annotations
