@@ -2,7 +2,8 @@
 ``--help``, and "Running it" in ``docs/AUTOGRADER.md``).
 
 Exit status: 0 all graded; 1 some jobs ended in ERROR; 2 a usage or configuration
-problem (the message names it and the fix); 3 work is left awaiting a GPU runner.
+problem (the message names it and the fix); 3 work is left awaiting a GPU runner; 130
+stopped by Ctrl-C or SIGTERM (one line says what was saved; a rerun continues).
 Grading prints its summary line last. Defaults come from the API functions' signatures.
 
 The options both command lines share are defined here, once, with one meaning each
@@ -17,18 +18,27 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograder import api
 from autograder.course import CourseError
-from autograder.driver import EXIT_ERRORS, EXIT_USAGE, GradebookWriteError, GradingSummary
+from autograder.driver import (
+    EXIT_ERRORS,
+    EXIT_USAGE,
+    GradebookWriteError,
+    GradingInterrupted,
+    GradingSummary,
+)
 from autograder.intake import TemplateError
 from autograder.job import JobStatus
 from autograder.journal import JournalError
 from autograder.specs import SpecError
 
+#: Ctrl-C or SIGTERM, as shells report a SIGINT death (128 + 2).
+EXIT_INTERRUPTED = 130
 #: Problems the course team fixes in the course or the options: exit status 2.
 CONFIG_ERRORS = (CourseError, TemplateError, SpecError, JournalError)
 
@@ -136,16 +146,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse ``argv`` and run its ``handler``; a course problem exits 2 with its message,
-    a gradebook that refused a write exits 1 (the results are safe in the journal)."""
+    a gradebook that refused a write exits 1 (the results are safe in the journal), and
+    Ctrl-C or SIGTERM exits 130 with one line saying what was saved (the lock is released
+    on the way out)."""
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.handler(args))
+    except GradingInterrupted as stop:
+        print(
+            f"interrupted: the {stop.saved} notebook(s) graded before the stop are saved in "
+            f"the journal ({stop.journal}) and the gradebook; run the same command again to "
+            "continue where it stopped",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("interrupted: stopped before finishing; run the command again", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except CONFIG_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except GradebookWriteError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERRORS
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a scheduler or ``kill`` stopping the run) stops it as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def _grade(args: argparse.Namespace) -> int:

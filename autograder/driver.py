@@ -61,6 +61,16 @@ class GradebookWriteError(RuntimeError):
     """The gradebook refused a write; the results are safe in the journal."""
 
 
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run; ``saved`` results it finished are in the journal
+    (the next run replays them into the gradebook and does not grade them again)."""
+
+    def __init__(self, saved: int, journal: Path) -> None:
+        super().__init__(f"{saved} result(s) saved in {journal}")
+        self.saved = saved
+        self.journal = journal
+
+
 @dataclass
 class GradingSummary:
     """What a run ended with, over every job in its scope (run now or settled before)."""
@@ -209,14 +219,19 @@ def grade_assignment(
             else:
                 pending.append(job)
         written = set()
-        if pending:
-            with _executor_scope(executor) as runner:
-                results = _run(runner, pending, run, fingerprints, summary.problems, progress)
-                for result in results:
-                    journal.write(result)
-                    _write_result(writer, run, result)
-                    written.add(result.key)
-                    summary.add(result)
+        try:
+            if pending:
+                with _executor_scope(executor) as runner:
+                    results = _run(runner, pending, run, fingerprints, summary.problems, progress)
+                    for result in results:
+                        journal.write(result)
+                        _write_result(writer, run, result)
+                        written.add(result.key)
+                        summary.add(result)
+        except KeyboardInterrupt:
+            # Counted from the journal: the signal may land inside a write that completed.
+            saved = sum(journal.settled(job, fingerprints[job.key]) is not None for job in pending)
+            raise GradingInterrupted(saved, run.workspace / RESULTS_DIR) from None
         _replay(journal, writer, run, summary, skip_keys=written)
     return summary
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -50,6 +51,13 @@ def cuda_available() -> bool:
     import torch  # imported here: the executor module stays cheap to import
 
     return bool(torch.cuda.is_available())
+
+
+def _ignore_interrupts() -> None:
+    """In each worker: Ctrl-C reaches the terminal's whole process group, and the driver
+    alone decides how to stop (it lets running jobs finish), so workers ignore SIGINT
+    instead of each printing a traceback. The setting is inherited by the sandbox."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass
@@ -183,7 +191,9 @@ class LocalExecutor(ClosingExecutor):
 
     def _running_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=self._context, initializer=_ignore_interrupts
+            )
         return self._pool
 
     def _discard_pool(self) -> None:
