@@ -36,6 +36,11 @@ ImplT = TypeVar("ImplT")
 REFERENCE_PREFIX = "Using the reference implementation: "
 
 
+class StudentCodeFailure(Exception):
+    """A student's function failed inside a widget; the message names the function and
+    says what it did (``"your tanh_backward returned None"``), ready to show as is."""
+
+
 @dataclass(frozen=True)
 class Resolved(Generic[ImplT]):
     """Which implementation a widget runs, and the notice that tells the student why.
@@ -83,6 +88,8 @@ def resolve_impl(
             return Resolved(
                 fallback, False, f"{REFERENCE_PREFIX}your {name} is not implemented yet."
             )
+        except StudentCodeFailure as error:  # the probe's own check of what came back
+            return Resolved(fallback, False, f"{REFERENCE_PREFIX}{error} on a small input.")
         except Exception as error:  # any failure means "do not use it"
             reason = f"{type(error).__name__}: {error}"
             return Resolved(
@@ -159,7 +166,8 @@ class WidgetApp(ABC, Generic[StateT]):
 
         An exception (for instance from a student's function on an input the probe did
         not cover) is shown in the status line instead of being raised: inside a widget
-        callback it would otherwise vanish into the browser console.
+        callback it would otherwise vanish into the browser console. The picture is
+        cleared then, so a plot of the previous setting is never shown under the new one.
         """
         try:
             state = self.compute(**self.values())
@@ -167,8 +175,15 @@ class WidgetApp(ABC, Generic[StateT]):
             self.draw(state, fig)
             png = figure_to_png(fig)
         except Exception as error:  # reported to the student instead
-            message = html.escape(f"{type(error).__name__}: {error}")
-            self.status_html.value = f'<span class="dlcourse-error">Error: {message}</span>'
+            text = str(error) if isinstance(error, StudentCodeFailure) else None
+            message = html.escape(text or f"{type(error).__name__}: {error}")
+            self.status_html.value = (
+                f'<span class="dlcourse-error">Error: {message}. The plot is cleared until '
+                "this setting can be drawn.</span>"
+            )
+            self.image.value = b""
+            self.notice_html.value = ""
+            self.state = None
             return None
         self.state = state
         self.image.value = png
