@@ -135,6 +135,9 @@ class ReportFiles:
     histogram_png: Path
     table: str
     students: int
+    by_hand: float = 0.0
+    """Points graded by a person (written answers, tasks): in the histogram's maximum,
+    never in its scores."""
 
 
 def report(
@@ -172,7 +175,8 @@ def report(
     png = plot_score_histogram(
         sorted(totals.values()), max_score, target / "scores.png", f"{assignment}: total scores"
     )
-    return ReportFiles(csv_path, txt_path, png, table, len(totals))
+    by_hand = max_score - sum(sum(t.autograded_points.values()) for t in templates.values())
+    return ReportFiles(csv_path, txt_path, png, table, len(totals), by_hand)
 
 
 def collect_lms(

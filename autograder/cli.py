@@ -239,6 +239,8 @@ def _report(args: argparse.Namespace) -> int:
         args.assignment, args.nbgrader_root, workspace=args.workspace, out_dir=args.out_dir
     )
     print(files.table)
+    if files.by_hand:
+        print(f"scores are autograded points; {files.by_hand:g} more are graded by hand")
     print(f"{files.students} student(s); wrote {files.pass_rates_csv}, {files.histogram_png}")
     return 0
 

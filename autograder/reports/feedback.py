@@ -219,7 +219,7 @@ _STUB_MODULE = re.compile(r"(dlcourse(?:\.[A-Za-z_][A-Za-z0-9_]{0,80}){1,8})[:.]
 _CAUSE_WORDS: Mapping[str, str] = {
     "ReferenceNotAvailableError": "imports {detail}, a course reference that is not "
     "available while grading: write the code yourself instead of importing it",
-    "NameError": "uses {detail}, which was not defined: usually because the cell that "
+    "NameError": "uses {detail} without a definition: usually because the cell that "
     "defines it failed or was not run",
     "ImportError": "imports something that is not available while grading",
     "ModuleNotFoundError": "imports a module that is not installed where grading runs",
