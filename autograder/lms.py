@@ -125,8 +125,8 @@ class Roster:
             lms_id = _field(row.get("lms_id"), where, "lms_id")
             if lms_id in entries:
                 raise RosterError(f"{where}: lms_id {lms_id!r} is listed twice; keep one row")
-            names = (row.get(k) or None for k in ("first_name", "last_name", "email"))
-            info = StudentInfo(*names, lms_user_id=lms_id)
+            first, last, email = (row.get(k) or None for k in ("first_name", "last_name", "email"))
+            info = StudentInfo(first, last, email, lms_user_id=lms_id)
             entries[lms_id] = RosterEntry(lms_id, _student_id(row.get("student_id"), where), info)
         return cls(entries)
 
