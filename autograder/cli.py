@@ -198,6 +198,18 @@ def print_summary(summary: GradingSummary) -> int:
             print(f"error: {'/'.join(result.key)}: {_last_line(result.error)}", file=sys.stderr)
     if summary.unchanged:
         print(f"{summary.unchanged} unchanged since the last run (not regraded)")
+    if summary.errors:
+        print(
+            f"error: {summary.errors} notebook(s) could not be graded (see above); fix the "
+            "cause and run the same command again: it grades only those",
+            file=sys.stderr,
+        )
+    elif summary.awaiting_gpu:
+        print(
+            f"note: {summary.awaiting_gpu} notebook(s) need a GPU and were not graded here "
+            "(not scored zero); run the same command on a machine with a GPU",
+            file=sys.stderr,
+        )
     print(summary.line)
     return summary.exit_code
 
