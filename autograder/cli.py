@@ -260,8 +260,16 @@ def _report(args: argparse.Namespace) -> int:
 def _collect_lms(args: argparse.Namespace) -> int:
     """Exit 1 when entries were left unmatched or skipped: someone must look at them."""
     report = api.collect_lms(args.zip_path, args.assignment, args.nbgrader_root, roster=args.roster)
+    return print_collected(report)
+
+
+def print_collected(report: Any) -> int:
+    """A collect's summary, then its problem (if any) as the error line of exit status 1."""
     print(report.summary())
-    return EXIT_ERRORS if report.unmatched or report.skipped else 0
+    if report.problem:
+        print(f"error: {report.problem}", file=sys.stderr)
+        return EXIT_ERRORS
+    return 0
 
 
 def _assignment(parser: argparse.ArgumentParser) -> None:

@@ -199,12 +199,18 @@ class ImportReport:
         ]
         lines += [f"  unmatched LMS id {u.lms_id}: {u.entry}" for u in self.unmatched]
         lines += [f"  skipped {s.entry}: {s.reason}" for s in self.skipped]
-        if self.unmatched or self.skipped:
-            lines.append(
-                "error: entries above were not imported: add unmatched LMS ids to the roster "
-                "(lms_id,student_id), ask about skipped files, then collect again"
-            )
         return "\n".join(lines)
+
+    @property
+    def problem(self) -> str:
+        """Why someone must look (the reason for exit status 1), or ``""``."""
+        if not (self.unmatched or self.skipped):
+            return ""
+        return (
+            f"{len(self.unmatched) + len(self.skipped)} entries were not imported: add a row "
+            "lms_id,student_id to the roster for each unmatched LMS id, check each skipped "
+            "entry's reason, then collect again"
+        )
 
 
 # --- import -------------------------------------------------------------------------------------

@@ -125,13 +125,11 @@ def _collect(args: argparse.Namespace) -> int:
         if args.roster is not None:
             raise CourseError("--roster goes with --lms-zip, not with --exchange")
         found = collect.collect_exchange(args.assignment, args.exchange, args.course, **where)
-        print(found.summary())  # ends with an "error:" line when it exits 1
-        return 1 if found.skipped else 0
+        return cli.print_collected(found)
     if args.roster is None:
         raise CourseError("--lms-zip needs --roster CSV (columns lms_id,student_id)")
     report = collect.collect_lms(args.assignment, args.lms_zip, args.roster, args.course, **where)
-    print(report.summary())  # ends with an "error:" line when it exits 1
-    return 1 if report.unmatched or report.skipped else 0
+    return cli.print_collected(report)
 
 
 def _grade(args: argparse.Namespace) -> int:

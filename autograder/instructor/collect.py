@@ -70,9 +70,14 @@ class ExchangeReport:
             f"{len(self.skipped)} skipped"
         ]
         lines += [f"  skipped {entry}: {reason}" for entry, reason in self.skipped]
-        if self.skipped:
-            lines.append("error: the entries above were not collected; see each reason")
         return "\n".join(lines)
+
+    @property
+    def problem(self) -> str:
+        """Why someone must look (the reason for exit status 1), or ``""``."""
+        if not self.skipped:
+            return ""
+        return f"{len(self.skipped)} entries were not collected: see each reason above"
 
 
 def collect_exchange(

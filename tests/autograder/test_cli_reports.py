@@ -63,7 +63,9 @@ def test_collect_lms_places_notebooks_and_exits_1_when_someone_must_look(tmp_pat
     assert main([*args, "--roster", str(roster)]) == 1
     placed = course / "submitted" / "s01" / ASSIGNMENT / f"{NOTEBOOKS[0]}.ipynb"
     assert placed.read_bytes() == notebook
-    assert "unmatched LMS id 999" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "unmatched LMS id 999" in captured.out
+    assert captured.err.startswith("error: 1 entries were not imported")  # says why it exits 1
 
 
 def test_collect_lms_names_a_missing_roster_and_exits_2(tmp_path, capsys):
