@@ -20,6 +20,7 @@ Every string is HTML-escaped by jinja2's autoescape.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
@@ -227,6 +228,30 @@ _CAUSE_WORDS: Mapping[str, str] = {
 }
 
 
+def _known_identifier(kind: str, text: str, template: NotebookTemplate) -> str:
+    """The name a runner error is about, when it is one the student may be told: a function
+    of the notebook (an answer cell's grade id) or a real module of the course library.
+    Anything else could be text the student's code chose, such as hidden inputs."""
+    if kind == "NameError":
+        match = _UNDEFINED_NAME.search(text)
+        return match.group(1) if match and match.group(1) in template.answer_ids else ""
+    match = _STUB_MODULE.search(text)
+    if match is None:
+        return ""
+    parts = match.group(1).split(".")
+    for end in range(len(parts), 1, -1):
+        module = ".".join(parts[:end])
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            rest = parts[end:]
+            named = len(rest) == 1 and rest[0] in template.answer_ids
+            return f"{module}.{rest[0]}" if named else module
+    return ""
+
+
 def _cell_causes(
     result: JobResult, template: NotebookTemplate, titles: Mapping[int, str]
 ) -> tuple[str, ...]:
@@ -239,8 +264,7 @@ def _cell_causes(
         kind = text.split(":", 1)[0].strip()
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,80}", kind):
             kind = "an error"
-        pattern = _UNDEFINED_NAME if kind == "NameError" else _STUB_MODULE
-        match = pattern.search(text)
+        detail = _known_identifier(kind, text, template)
         grade_id = cell.get("grade_id")
         index = cell.get("index")
         where = titles.get(index, "") if isinstance(index, int) else ""
@@ -249,8 +273,8 @@ def _cell_causes(
             name += f" ({grade_id})"
         cells, details = found.setdefault(kind, ([], []))
         cells.append(name)
-        if match and match.group(1) not in details:
-            details.append(match.group(1))
+        if detail and detail not in details:
+            details.append(detail)
     sentences = []
     for kind, (cells, details) in found.items():
         detail = ", ".join(details[:5]) or "a name"

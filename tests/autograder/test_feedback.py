@@ -248,15 +248,24 @@ def test_error_causes_show_types_and_identifiers_only(template: NotebookTemplate
                  "error": f"NameError: name 'relu_forward' is not defined {HIDDEN_CANARY}"},
                 {"index": 6, "grade_id": "softmax_loss_test", "status": "error",
                  "error": "NameError: name 'softmax_loss' is not defined"},
+                # Names the student's code chose could carry hidden inputs: never shown.
+                {"index": 6, "grade_id": "softmax_loss_test", "status": "error",
+                 "error": "NameError: name 'v31415' is not defined"},
+                {"index": 2, "grade_id": "relu_forward", "status": "error",
+                 "error": "ReferenceNotAvailableError: dlcourse.v27182.relu_forward: no"},
+                {"index": 2, "grade_id": "relu_forward", "status": "error",
+                 "error": "ReferenceNotAvailableError: dlcourse.functional.v16180: no"},
             ]
         },
     )  # fmt: skip
     html = render_feedback(result, template)
     text = _text(html)
     assert HIDDEN_CANARY not in html and "1.5" not in html
+    assert not any(secret in html for secret in ("31415", "27182", "16180"))
+    assert "your code imports dlcourse.functional, a course reference" in text
     assert "ValueError in “ReLU forward” (relu_forward): your code raised ValueError." in text
     assert (
-        "NameError in “ReLU forward” (relu_forward_test) (and 1 more cell(s) after it): your "
+        "NameError in “ReLU forward” (relu_forward_test) (and 2 more cell(s) after it): your "
         "code uses relu_forward, softmax_loss without a definition" in text
     )
 
