@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course import CourseError
-from autograder.course_layout import CourseLayout
+from autograder.course_layout import TERM_FILE, CourseLayout
 from autograder.driver import GradingSummary, grade_assignment, load_templates, resolve_workspace
 from autograder.files import atomic_write_text
 from autograder.job import WORKER_DIED, JobStatus
@@ -84,14 +84,22 @@ def feedback(
     Results that ended in ERROR are for the course team and get no page; nor does a
     result whose student id is unusable as a folder name (the reason goes to ``skipped``).
     """
-    from autograder.reports.feedback import write_feedback
+    from autograder.reports.feedback import Lateness, write_feedback
 
     layout = CourseLayout.open(course_dir)
     templates = load_templates(layout, assignment)
     results = _journal_results(layout, assignment, workspace, templates, students)
     keyed = {(assignment, name): template for name, template in templates.items()}
     target = Path(out_dir) if out_dir is not None else layout.root / FEEDBACK_DIR
-    return write_feedback(results, keyed, target, skipped)
+    # The same due date and penalty the driver stored in the gradebook (no term.json: none).
+    term = layout.term() if (layout.root / TERM_FILE).is_file() else None
+    late = {}
+    for result in results:
+        if term is not None:
+            when, _ = layout.submission_time(result.student_id, assignment)
+            penalty = term.late_penalty(assignment, result.score, when)
+            late[result.key] = Lateness(term.due_instant(assignment), when, penalty)
+    return write_feedback(results, keyed, target, skipped, late)
 
 
 def export(
@@ -127,6 +135,9 @@ class ReportFiles:
     histogram_png: Path
     table: str
     students: int
+    by_hand: float = 0.0
+    """Points graded by a person (written answers, tasks): in the histogram's maximum,
+    never in its scores."""
 
 
 def report(
@@ -164,7 +175,8 @@ def report(
     png = plot_score_histogram(
         sorted(totals.values()), max_score, target / "scores.png", f"{assignment}: total scores"
     )
-    return ReportFiles(csv_path, txt_path, png, table, len(totals))
+    by_hand = max_score - sum(sum(t.autograded_points.values()) for t in templates.values())
+    return ReportFiles(csv_path, txt_path, png, table, len(totals), by_hand)
 
 
 def collect_lms(
@@ -176,16 +188,24 @@ def collect_lms(
 ) -> Any:
     """Unpack an LMS download into ``<course>/submitted/<student>/<assignment>/``.
 
-    ``roster`` is a CSV mapping LMS ids to student ids (``lms_id,student_id,...``).
+    ``roster`` is a CSV mapping LMS ids to student ids (``lms_id,student_id,...``); its
+    students (names, email, LMS id) are written to the gradebook's student table.
     Returns the :class:`autograder.lms.ImportReport` (imported, unmatched, skipped).
     """
-    from autograder.lms import LmsZipError, RosterError, import_lms_zip
+    from autograder.gradebook_writer import GradebookWriter
+    from autograder.lms import LmsZipError, Roster, RosterError, import_lms_zip
 
     layout = CourseLayout.open(course_dir)
     try:
-        return import_lms_zip(zip_path, layout.root, assignment, roster)
+        table = Roster.from_csv(roster)
+        report = import_lms_zip(zip_path, layout.root, assignment, table)
     except (LmsZipError, RosterError, FileNotFoundError) as error:
         raise CourseError(str(error)) from error
+    # The roster's names, email and LMS id go into the gradebook, so grades.csv carries them.
+    settings = layout.settings()
+    with GradebookWriter(settings.db_url, settings.course_id) as writer:
+        writer.set_students({e.student_id: e.info for e in table.entries.values()})
+    return report
 
 
 def _journal_results(

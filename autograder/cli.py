@@ -2,7 +2,8 @@
 ``--help``, and "Running it" in ``docs/AUTOGRADER.md``).
 
 Exit status: 0 all graded; 1 some jobs ended in ERROR; 2 a usage or configuration
-problem (the message names it and the fix); 3 work is left awaiting a GPU runner.
+problem (the message names it and the fix); 3 work is left awaiting a GPU runner; 130
+stopped by Ctrl-C or SIGTERM (one line says what was saved; a rerun continues).
 Grading prints its summary line last. Defaults come from the API functions' signatures.
 
 The options both command lines share are defined here, once, with one meaning each
@@ -17,19 +18,28 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograder import api
 from autograder.course import CourseError
-from autograder.driver import EXIT_ERRORS, EXIT_USAGE, GradebookWriteError, GradingSummary
+from autograder.driver import (
+    EXIT_ERRORS,
+    EXIT_USAGE,
+    GradebookWriteError,
+    GradingInterrupted,
+    GradingSummary,
+)
 from autograder.executors.base import ExecutorLost
 from autograder.intake import TemplateError
 from autograder.job import JobStatus
 from autograder.journal import JournalError
 from autograder.specs import SpecError
 
+#: Ctrl-C or SIGTERM, as shells report a SIGINT death (128 + 2).
+EXIT_INTERRUPTED = 130
 #: Problems the course team fixes in the course or the options: exit status 2.
 CONFIG_ERRORS = (CourseError, TemplateError, SpecError, JournalError)
 
@@ -138,16 +148,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse ``argv`` and run its ``handler``; a course problem exits 2 with its message,
     a gradebook that refused a write or a cluster lost mid-run exits 1 (the results are
-    safe in the journal)."""
+    safe in the journal), and Ctrl-C or SIGTERM exits 130 with one line saying what was
+    saved (the lock is released on the way out)."""
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.handler(args))
+    except GradingInterrupted as stop:
+        print(
+            f"interrupted: the {stop.saved} notebook(s) graded before the stop are saved in "
+            f"the journal ({stop.journal}) and the gradebook; run the same command again to "
+            "continue where it stopped",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("interrupted: stopped before finishing; run the command again", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except CONFIG_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (GradebookWriteError, ExecutorLost) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERRORS
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a scheduler or ``kill`` stopping the run) stops it as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -169,6 +199,18 @@ def print_summary(summary: GradingSummary) -> int:
             print(f"error: {'/'.join(result.key)}: {last_line(result.error)}", file=sys.stderr)
     if summary.unchanged:
         print(f"{summary.unchanged} unchanged since the last run (not regraded)")
+    if summary.errors:
+        print(
+            f"error: {summary.errors} notebook(s) could not be graded (see above); fix the "
+            "cause and run the same command again: it grades only those",
+            file=sys.stderr,
+        )
+    elif summary.awaiting_gpu:
+        print(
+            f"note: {summary.awaiting_gpu} notebook(s) need a GPU and were not graded here "
+            "(not scored zero); run the same command on a machine with a GPU",
+            file=sys.stderr,
+        )
     print(summary.line)
     return summary.exit_code
 
@@ -210,6 +252,8 @@ def _report(args: argparse.Namespace) -> int:
         args.assignment, args.nbgrader_root, workspace=args.workspace, out_dir=args.out_dir
     )
     print(files.table)
+    if files.by_hand:
+        print(f"scores are autograded points; {files.by_hand:g} more are graded by hand")
     print(f"{files.students} student(s); wrote {files.pass_rates_csv}, {files.histogram_png}")
     return 0
 
@@ -217,8 +261,16 @@ def _report(args: argparse.Namespace) -> int:
 def _collect_lms(args: argparse.Namespace) -> int:
     """Exit 1 when entries were left unmatched or skipped: someone must look at them."""
     report = api.collect_lms(args.zip_path, args.assignment, args.nbgrader_root, roster=args.roster)
+    return print_collected(report)
+
+
+def print_collected(report: Any) -> int:
+    """A collect's summary, then its problem (if any) as the error line of exit status 1."""
     print(report.summary())
-    return EXIT_ERRORS if report.unmatched or report.skipped else 0
+    if report.problem:
+        print(f"error: {report.problem}", file=sys.stderr)
+        return EXIT_ERRORS
+    return 0
 
 
 def _assignment(parser: argparse.ArgumentParser) -> None:

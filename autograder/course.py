@@ -151,7 +151,7 @@ class LatePolicy:
     def penalty(self, due: datetime, score: float, timestamp: datetime | None) -> float:
         """Points lost by a notebook that scored ``score`` and came in at ``timestamp``.
 
-        No timestamp (nothing says when it came in) means no penalty.
+        No timestamp (nothing says when it came in) means no penalty. Rounded to 0.01.
         """
         if timestamp is None or score <= 0:
             return 0.0
@@ -160,7 +160,8 @@ class LatePolicy:
             return 0.0
         if days > self.max_late_days:
             return float(score)
-        return float(min(score, score * self.late_penalty_per_day * days))
+        # Rounded to hundredths of a point, as people read it: 42 * 0.3 is not 12.600000000000001.
+        return round(min(score, score * self.late_penalty_per_day * days), 2)
 
 
 # --- the term ----------------------------------------------------------------------------

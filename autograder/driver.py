@@ -76,12 +76,23 @@ class GradebookWriteError(RuntimeError):
     """The gradebook refused a write; the results are safe in the journal."""
 
 
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run; ``saved`` results it finished are in the journal
+    (the next run replays them into the gradebook and does not grade them again)."""
+
+    def __init__(self, saved: int, journal: Path) -> None:
+        super().__init__(f"{saved} result(s) saved in {journal}")
+        self.saved = saved
+        self.journal = journal
+
+
 @dataclass
 class GradingSummary:
     """What a run ended with, over every job in its scope (run now or settled before)."""
 
     assignment: str
     graded: int = 0
+    """Notebooks graded by this run (not those unchanged since an earlier one)."""
     errors: int = 0
     timeouts: int = 0
     awaiting_gpu: int = 0
@@ -92,9 +103,11 @@ class GradingSummary:
     """Journal entries the replay could not use, and other things a human should see."""
 
     def add(self, result: JobResult, *, unchanged: bool = False) -> None:
+        """Count a result; an ``unchanged`` one (settled before) counts only as unchanged."""
         self.results.append(result)
-        self.unchanged += unchanged
-        if result.status is JobStatus.GRADED:
+        if unchanged:
+            self.unchanged += 1
+        elif result.status is JobStatus.GRADED:
             self.graded += 1
         elif result.status is JobStatus.TIMEOUT:
             self.timeouts += 1
@@ -105,9 +118,11 @@ class GradingSummary:
 
     @property
     def line(self) -> str:
-        """The one-line summary, e.g. ``graded 40 · errors 0 · timeouts 1 · awaiting GPU 0``."""
+        """The one-line summary, e.g. ``graded 40 · errors 0 · timeouts 1 · awaiting GPU 0``;
+        ``· unchanged N`` follows ``graded`` when a run skipped results already current."""
+        unchanged = f" · unchanged {self.unchanged}" if self.unchanged else ""
         return (
-            f"graded {self.graded} · errors {self.errors} · timeouts {self.timeouts} · "
+            f"graded {self.graded}{unchanged} · errors {self.errors} · timeouts {self.timeouts} · "
             f"awaiting GPU {self.awaiting_gpu}"
         )
 
@@ -246,16 +261,21 @@ def grade_assignment(
                 pending.append(job)
         written: set[tuple[str, str, str]] = set()
         by_key = {job.key: job for job in pending}
-        if pending:
-            with _executor_scope(executor) as runner:
-                results = _run(runner, pending, run, fingerprints, summary.problems, progress)
-                for result in results:
-                    journal.write(result)
-                    fault_point("journaled", len(written) + 1)
-                    _write_result(writer, run, result)
-                    _write_autograded(run, by_key[result.key], result, summary.problems)
-                    written.add(result.key)
-                    summary.add(result)
+        try:
+            if pending:
+                with _executor_scope(executor) as runner:
+                    results = _run(runner, pending, run, fingerprints, summary.problems, progress)
+                    for result in results:
+                        journal.write(result)
+                        fault_point("journaled", len(written) + 1)
+                        _write_result(writer, run, result)
+                        _write_autograded(run, by_key[result.key], result, summary.problems)
+                        written.add(result.key)
+                        summary.add(result)
+        except KeyboardInterrupt:
+            # Counted from the journal: the signal may land inside a write that completed.
+            saved = sum(journal.settled(job, fingerprints[job.key]) is not None for job in pending)
+            raise GradingInterrupted(saved, run.workspace / RESULTS_DIR) from None
         summary.problems.extend(
             f"{'/'.join(result.key)} {verdict.test_id}: the graded calls used "
             f"{', '.join(verdict.forbidden)}, which the exercise must be written without "

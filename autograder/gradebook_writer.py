@@ -222,6 +222,25 @@ class GradebookWriter:
                     _check_notebook(assignment, notebook, rows)
                 self._checked.add((assignment, name))
 
+    # --- students -------------------------------------------------------------------
+    def set_students(self, students: Mapping[str, Any]) -> None:
+        """Create or update students from a roster, in one transaction.
+
+        ``students`` maps a student id to a :class:`autograder.reports.export.StudentInfo`;
+        a field it leaves None keeps what the gradebook holds.
+        """
+        names = ("first_name", "last_name", "email", "lms_user_id")
+        with self._transaction() as session:
+            for student_id, info in students.items():
+                row = session.get(Student, student_id)
+                if row is None:
+                    row = Student(id=student_id)
+                    session.add(row)
+                for name in names:
+                    value = getattr(info, name)
+                    if value is not None and getattr(row, name) != value:
+                        setattr(row, name, value)
+
     # --- submissions ----------------------------------------------------------------
     def has_submission(self, assignment: str, student_id: str) -> bool:
         """Whether the gradebook holds a submission of ``assignment`` by the student."""

@@ -125,7 +125,8 @@ class Roster:
             lms_id = _field(row.get("lms_id"), where, "lms_id")
             if lms_id in entries:
                 raise RosterError(f"{where}: lms_id {lms_id!r} is listed twice; keep one row")
-            info = StudentInfo(*(row.get(k) or None for k in ("first_name", "last_name", "email")))
+            first, last, email = (row.get(k) or None for k in ("first_name", "last_name", "email"))
+            info = StudentInfo(first, last, email, lms_user_id=lms_id)
             entries[lms_id] = RosterEntry(lms_id, _student_id(row.get("student_id"), where), info)
         return cls(entries)
 
@@ -181,6 +182,9 @@ class ImportReport:
     unmatched: list[UnmatchedEntry] = field(default_factory=list)
     """Entries whose LMS id is not in the roster: add them to the roster and import again."""
     skipped: list[SkippedEntry] = field(default_factory=list)
+    """Entries not imported because something is wrong with them: someone must look."""
+    superseded: list[SkippedEntry] = field(default_factory=list)
+    """Older uploads of a file the student uploaded again: the ordinary case, not a problem."""
     missing_students: list[str] = field(default_factory=list)
     """Roster students with no imported notebook."""
 
@@ -189,12 +193,24 @@ class ImportReport:
         students = len({item.student_id for item in self.imported})
         lines = [
             f"{self.assignment}: imported {len(self.imported)} file(s) for {students} "
-            f"student(s); {len(self.unmatched)} unmatched; {len(self.skipped)} skipped; "
+            f"student(s); {len(self.superseded)} older upload(s) replaced by a newer one; "
+            f"{len(self.unmatched)} unmatched; {len(self.skipped)} skipped; "
             f"{len(self.missing_students)} roster student(s) without a file"
         ]
         lines += [f"  unmatched LMS id {u.lms_id}: {u.entry}" for u in self.unmatched]
         lines += [f"  skipped {s.entry}: {s.reason}" for s in self.skipped]
         return "\n".join(lines)
+
+    @property
+    def problem(self) -> str:
+        """Why someone must look (the reason for exit status 1), or ``""``."""
+        if not (self.unmatched or self.skipped):
+            return ""
+        return (
+            f"{len(self.unmatched) + len(self.skipped)} entries were not imported: add a row "
+            "lms_id,student_id to the roster for each unmatched LMS id, check each skipped "
+            "entry's reason, then collect again"
+        )
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -357,7 +373,7 @@ def _newest(candidates: list[_Candidate], report: ImportReport) -> list[_Candida
         for older in group:
             if older is not newest:
                 reason = f"older resubmission; {newest.info.filename} is newer"
-                report.skipped.append(SkippedEntry(older.info.filename, reason))
+                report.superseded.append(SkippedEntry(older.info.filename, reason))
     return chosen
 
 

@@ -63,6 +63,15 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def _start_worker(parent_pid: int) -> None:
+    """Pool initializer: the worker dies with the driver (:func:`die_with_parent`) and
+    ignores SIGINT: Ctrl-C reaches the terminal's whole process group, and the driver
+    alone decides how to stop (it lets running jobs finish), so workers do not each print
+    a traceback. The setting is inherited by the sandbox."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @dataclass
 class _Batch:
     """The state of one ``map_unordered`` call: queues, jobs in flight, crash suspects."""
@@ -201,7 +210,7 @@ class LocalExecutor(ClosingExecutor):
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=self._context,
-                initializer=die_with_parent,
+                initializer=_start_worker,
                 initargs=(os.getpid(),),
             )
         return self._pool

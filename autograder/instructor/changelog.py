@@ -1,7 +1,9 @@
 """What changed between two releases of an assignment (e.g. last term's and this term's).
 
 Notebooks are compared by content hash; tests (grade cells) by grade id, points and
-the source the student sees. Only the two release folders are read.
+the source the student sees; the visible checks' data (``checks/<test_id>.npz``, drawn
+from the term seed, so every new term changes them) by content hash. Only the two release
+folders are read.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Changelog:
     tests_removed: list[str] = field(default_factory=list)
     tests_changed: list[str] = field(default_factory=list)
     """``notebook/grade_id (points 2 -> 3)`` or ``(source)`` for tests in both."""
+    check_data_changed: list[str] = field(default_factory=list)
+    """``checks/<test_id>.npz`` files added, removed or with other contents."""
 
     @property
     def empty(self) -> bool:
@@ -66,7 +70,19 @@ def changelog(
                 what.append("source")
             if what:
                 log.tests_changed.append(f"{name}/{gid} ({', '.join(what)})")
+    old_checks, new_checks = _checks(Path(old_release_dir)), _checks(Path(new_release_dir))
+    for name in sorted(set(old_checks) | set(new_checks)):
+        if name not in old_checks:
+            log.check_data_changed.append(f"{name} (added)")
+        elif name not in new_checks:
+            log.check_data_changed.append(f"{name} (removed)")
+        elif file_hash(old_checks[name]) != file_hash(new_checks[name]):
+            log.check_data_changed.append(name)
     return log
+
+
+def _checks(folder: Path) -> dict[str, Path]:
+    return {f"checks/{path.name}": path for path in sorted(folder.glob("checks/*.npz"))}
 
 
 def _notebooks(folder: Path) -> dict[str, Path]:

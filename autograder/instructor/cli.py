@@ -144,19 +144,11 @@ def _collect(args: argparse.Namespace) -> int:
         found = collect.collect_exchange(
             args.assignment, args.exchange, args.course, check_owner=args.check_owner, **where
         )
-        print(found.summary())
-        return 1 if found.skipped or found.refused else 0
+        return cli.print_collected(found)
     if args.roster is None:
         raise CourseError("--lms-zip needs --roster CSV (columns lms_id,student_id)")
     report = collect.collect_lms(args.assignment, args.lms_zip, args.roster, args.course, **where)
-    print(report.summary())
-    if report.unmatched:
-        print(
-            "error: some LMS ids are not in the roster: add a row lms_id,student_id for each "
-            "to the roster and collect again",
-            file=sys.stderr,
-        )
-    return 1 if report.unmatched or report.skipped else 0
+    return cli.print_collected(report)
 
 
 def _grade(args: argparse.Namespace) -> int:

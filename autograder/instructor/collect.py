@@ -72,18 +72,31 @@ class ExchangeReport:
     collected: dict[str, str] = field(default_factory=dict)
     """Student id → the inbound folder taken (the latest)."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    """(inbound entry or file, reason)."""
+    """(inbound entry or file, reason): something is wrong with it."""
     refused: list[tuple[str, str]] = field(default_factory=list)
     """(inbound entry, why): submissions under another student's name, for the course team."""
+    superseded: list[str] = field(default_factory=list)
+    """Inbound folders of a student who submitted again later: the ordinary case."""
 
     def summary(self) -> str:
         lines = [
             f"{self.assignment}: collected {len(self.collected)} student(s); "
+            f"{len(self.superseded)} older submission(s) replaced by a newer one; "
             f"{len(self.skipped)} skipped; {len(self.refused)} refused"
         ]
         lines += [f"  REFUSED {entry}: {reason}" for entry, reason in self.refused]
         lines += [f"  skipped {entry}: {reason}" for entry, reason in self.skipped]
         return "\n".join(lines)
+
+    @property
+    def problem(self) -> str:
+        """Why someone must look (the reason for exit status 1), or ``""``."""
+        if not self.skipped and not self.refused:
+            return ""
+        return (
+            f"{len(self.skipped) + len(self.refused)} entries were not collected: "
+            "see each reason above"
+        )
 
 
 def collect_exchange(
@@ -175,10 +188,10 @@ def _latest(
             continue
         if student not in newest or when > newest[student][0]:
             if student in newest:
-                report.skipped.append((newest[student][1].name, "older submission"))
+                report.superseded.append(newest[student][1].name)
             newest[student] = (when, entry)
         else:
-            report.skipped.append((entry.name, "older submission"))
+            report.superseded.append(entry.name)
     return newest
 
 

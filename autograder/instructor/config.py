@@ -34,7 +34,7 @@ from autograder.course import (
     Table,
     read_toml,
 )
-from autograder.course_layout import notebook_needs_gpu
+from autograder.course_layout import CONFIG_FILE, _read_nbgrader_config, notebook_needs_gpu
 from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, checked_name
 from autograder.intake import TemplateError, load_template
 
@@ -49,6 +49,7 @@ def load_course(path: str | os.PathLike[str]) -> Course:
     top = Table(path.name, "", read_toml(path))
     top.only(["course_id", "assignments"])
     course_id = top.get("course_id", str, example='"dl101"')
+    _check_nbgrader_course_id(path.parent / CONFIG_FILE, course_id)
     # No [[assignments]] yet is a valid course (a new one); commands that need one call
     # Course.require_assignments, which says how to add them.
     tables = top.tables("assignments", required=False)
@@ -59,6 +60,20 @@ def load_course(path: str | os.PathLike[str]) -> Course:
             raise table.error(f"assignment name {assignment.name!r} is used twice: rename one")
         seen.add(assignment.name)
     return Course(course_id, assignments, root)
+
+
+def _check_nbgrader_course_id(config: Path, course_id: str) -> None:
+    """``course/nbgrader_config.py`` (release, formgrader, the exchange) must name the same
+    course as ``course.toml``, or submissions land under one id and are looked for under
+    the other."""
+    if not config.is_file():
+        return
+    theirs = _read_nbgrader_config(config).get("course_id")
+    if theirs is not None and theirs != course_id:
+        raise CourseError(
+            f"course.toml: course_id {course_id!r} differs from CourseDirectory.course_id "
+            f"{theirs!r} in {config}: make them the same"
+        )
 
 
 def _assignment(table: Table, root: Path) -> Assignment:

@@ -38,6 +38,8 @@ class AssignmentSummary:
 
     name: str
     max_score: float
+    by_hand: float = 0.0
+    """Points of written answers and tasks, graded by a person: never in ``totals``."""
     totals: dict[str, float] = field(default_factory=dict)
     """Student → total score over the assignment's notebooks (graded and timed-out jobs)."""
     counts: dict[JobStatus, int] = field(default_factory=dict)
@@ -78,7 +80,13 @@ def summarize(space: TermWorkspace, assignment: str) -> AssignmentSummary:
     """Read one assignment's journal and draw its histogram."""
     layout = CourseLayout.open(space.root)
     templates = load_templates(layout, assignment)
-    summary = AssignmentSummary(assignment, math.fsum(t.max_score for t in templates.values()))
+    summary = AssignmentSummary(
+        assignment,
+        math.fsum(t.max_score for t in templates.values()),
+        math.fsum(
+            t.max_score - math.fsum(t.autograded_points.values()) for t in templates.values()
+        ),
+    )
     scored: list[JobResult] = []
     journal = Journal(space.root / WORKSPACE_DIR / RESULTS_DIR)
     for _, entry in journal.entries(assignment):
@@ -147,7 +155,7 @@ def _section(summary: AssignmentSummary) -> str:
         [
             f'<section id="{_e(summary.name)}"><h2>{_e(summary.name)}</h2>',
             f"<p>mean {_number(summary.mean)} · median {_number(summary.median)} · "
-            f"out of {summary.max_score:g} (autograded and manual points)</p>",
+            f"out of {summary.max_score:g}{_by_hand(summary)}</p>",
             '<table class="counts"><tr>'
             + "".join(f"<th>{_e(name)}</th>" for name, _ in counts)
             + "</tr><tr>"
@@ -158,6 +166,16 @@ def _section(summary: AssignmentSummary) -> str:
             f"<h3>Pass rate per test</h3><table><tr>{header}</tr>{body}</table>",
             "</section>",
         ]
+    )
+
+
+def _by_hand(summary: AssignmentSummary) -> str:
+    """The scores are the autograder's: say how many of the points a person still grades."""
+    if summary.by_hand <= 0:
+        return ""
+    return (
+        f", of which {summary.by_hand:g} are graded by hand and are not in these scores "
+        f"(the autograded maximum is {summary.max_score - summary.by_hand:g})"
     )
 
 

@@ -163,3 +163,13 @@ class SubmissionFiles:
     #: Everything else in the directory, left alone.
     ignored: tuple[Path, ...] = ()
     notes: tuple[Note, ...] = ()
+
+
+def notebook_missing(intake: Mapping[str, Any]) -> bool:
+    """Whether a serialized intake report (``JobResult.intake``) says the notebook was not
+    submitted at all: its rows then read "not submitted", not failed."""
+    notes = intake.get("notes", ()) or ()
+    return any(
+        isinstance(note, Mapping) and note.get("kind") == NoteKind.MISSING_FILE.value
+        for note in notes
+    )

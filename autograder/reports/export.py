@@ -17,9 +17,15 @@ The rows come from :func:`rows_from_gradebook`, which reads the nbgrader gradebo
 driver wrote through nbgrader's own ``Gradebook`` API, so its CSV is byte for byte what
 ``nbgrader export`` writes (the tests check this against the real ``CsvExportPlugin``).
 
-One deliberate difference: nbgrader joins fields with bare commas, so a name containing
-a comma or a quote breaks its file; :func:`write_grades_csv` uses the :mod:`csv` module,
-which quotes exactly those fields and leaves every other field as nbgrader writes it.
+Two deliberate differences. After nbgrader's columns come two of ours (:data:`EXTRA_COLUMNS`):
+``lms_user_id`` (from the roster, so grades go back to the LMS without a join) and
+``points_to_grade_by_hand``, the points of written answers and tasks no person has scored
+yet: ``score`` leaves them out while ``max_score`` counts them, so a perfect autograded
+submission of 63 points out of 81 says that 18 await a person. Tools that read nbgrader's
+file by column name read ours unchanged. And nbgrader joins fields with bare commas, so a
+name containing a comma or a quote breaks its file; :func:`write_grades_csv` uses the
+:mod:`csv` module, which quotes exactly those fields and leaves every other field as
+nbgrader writes it.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "score",
     "max_score",
 )
+#: Our columns after nbgrader's (see the module docstring).
+EXTRA_COLUMNS: tuple[str, ...] = ("lms_user_id", "points_to_grade_by_hand")
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class StudentInfo:
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
+    lms_user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,12 +87,14 @@ class GradeRow:
     pending: tuple[str, ...] = ()
     """Notebooks whose result carries no score (grader error, awaiting a GPU); not a CSV
     column, but a reason to hold the row back from an LMS upload."""
+    lms_user_id: str | None = None
+    points_to_grade_by_hand: float = 0.0
 
     def fields(self) -> list[str]:
         """The row's CSV fields, formatted as nbgrader formats them."""
         return [
             "" if getattr(self, name) is None else str(getattr(self, name))
-            for name in EXPORT_COLUMNS
+            for name in EXPORT_COLUMNS + EXTRA_COLUMNS
         ]
 
 
@@ -93,7 +104,7 @@ def write_grades_csv(rows: Iterable[GradeRow], path: str | os.PathLike[str]) -> 
     # nbgrader writes "\n" line ends and quotes nothing; QUOTE_MINIMAL only quotes fields
     # that would otherwise break the file.
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(EXPORT_COLUMNS + EXTRA_COLUMNS)
     writer.writerows(row.fields() for row in rows)
     return atomic_write_text(path, buffer.getvalue())
 
@@ -126,7 +137,9 @@ def rows_from_gradebook(
         students = gradebook.students
         for entry in assignments:
             for student in students:
-                info = StudentInfo(student.first_name, student.last_name, student.email)
+                info = StudentInfo(
+                    student.first_name, student.last_name, student.email, student.lms_user_id
+                )
                 try:
                     submission = gradebook.find_submission(entry.name, student.id)
                 except MissingEntry:
@@ -143,6 +156,7 @@ def rows_from_gradebook(
                         raw,
                         penalty,
                         entry.max_score,
+                        by_hand=_to_grade_by_hand(submission),
                     )
                 )
     return rows
@@ -160,6 +174,18 @@ def _check_sqlite_exists(db_url: str) -> None:
             )
 
 
+def _to_grade_by_hand(submission: object) -> float:
+    """Points of the submission's cells that neither the autograder nor a person scored."""
+    if submission is None:
+        return 0.0
+    return sum(
+        grade.max_score
+        for notebook in submission.notebooks  # type: ignore[attr-defined]
+        for grade in notebook.grades
+        if grade.auto_score is None and grade.manual_score is None
+    )
+
+
 def _row(
     assignment: str,
     duedate: datetime | None,
@@ -170,10 +196,14 @@ def _row(
     penalty: float | None,
     max_score: float,
     pending: tuple[str, ...] = (),
+    by_hand: float = 0.0,
 ) -> GradeRow:
-    """One row; ``raw_score`` None means no submission, which nbgrader exports as zeros."""
-    raw = 0.0 if raw_score is None else float(raw_score)
-    late = 0.0 if penalty is None else float(penalty)
+    """One row; ``raw_score`` None means no submission, which nbgrader exports as zeros.
+
+    Points are rounded to hundredths, as people read them (sums of fractional points
+    otherwise print as ``12.600000000000001``)."""
+    raw = 0.0 if raw_score is None else round(float(raw_score), 2)
+    late = 0.0 if penalty is None else round(float(penalty), 2)
     return GradeRow(
         assignment=assignment,
         duedate=duedate,
@@ -184,7 +214,9 @@ def _row(
         email=info.email,
         raw_score=raw,
         late_submission_penalty=late,
-        score=max(0.0, raw - late),
+        score=round(max(0.0, raw - late), 2),
         max_score=float(max_score),
         pending=pending,
+        lms_user_id=info.lms_user_id,
+        points_to_grade_by_hand=round(by_hand, 2),
     )

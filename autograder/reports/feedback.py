@@ -1,33 +1,39 @@
 """Per-student feedback pages: one self-contained HTML file per graded notebook.
 
-The page shows the score, one row per autograded test (title, points, a status badge and
-the verdict's message), the manually graded cells, what the intake had to repair in the
-submitted file, and why a run was cut short. It is built from two trusted records only:
-the :class:`~autograder.job.JobResult` and the instructor's
+The page shows the score (with the points still to be graded by hand, and the due date,
+submission time and late penalty when there are any), what stopped the notebook's code
+(one sentence per cause, naming the cell), one row per autograded test (title, points, a
+status badge and the verdict's message), the manually graded cells, what the intake had to
+repair in the submitted file, and why a run was cut short. It is built from two trusted
+records only: the :class:`~autograder.job.JobResult` and the instructor's
 :class:`~autograder.intake.NotebookTemplate`.
 
 Secrecy rule: no source of a test cell is ever read here, visible part or hidden part.
 From the template this module takes grade ids, points, roles and the *release* text of
 markdown cells that are not answers (for section titles); a source notebook's answer
 cells hold solutions, so their text is never read either. Runner errors
-(``execution["cells"][i]["error"]``) are not shown: a traceback through a test cell
-quotes its source lines. Every string is HTML-escaped by jinja2's autoescape.
+(``execution["cells"][i]["error"]``) are shown by exception type only, plus the missing
+name of a ``NameError`` and the module of a ``ReferenceNotAvailableError`` (identifiers
+matched by a pattern): their free text could quote a test cell or smuggle hidden inputs.
+Every string is HTML-escaped by jinja2's autoescape.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from autograder.files import atomic_write_text, checked_name
-from autograder.intake.status import IntakeStatus, NoteKind
+from autograder.intake.status import IntakeStatus, NoteKind, notebook_missing
 from autograder.intake.template import CellRole, NotebookTemplate
 from autograder.job import WORKER_DIED, JobResult, JobStatus, TestVerdict, VerdictStatus
 
@@ -93,6 +99,15 @@ class ManualRow:
 
 
 @dataclass(frozen=True)
+class Lateness:
+    """When a notebook was due and came in, and what it cost (naive UTC, as nbgrader)."""
+
+    due: datetime | None
+    submitted: datetime | None
+    penalty: float
+
+
+@dataclass(frozen=True)
 class FeedbackPage:
     """Everything the HTML template shows, already in words."""
 
@@ -101,7 +116,11 @@ class FeedbackPage:
     student: str
     score: str
     max_score: str
+    score_notes: tuple[str, ...]
+    """Under the score: the late penalty and the points still to be graded by hand."""
     headline: str
+    causes: tuple[str, ...]
+    """One sentence per kind of error that stopped the notebook's code, naming the cell."""
     tests: tuple[TestRow, ...]
     manual: tuple[ManualRow, ...]
     notices: tuple[str, ...]
@@ -172,13 +191,129 @@ def fmt_points(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _when(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _score_notes(
+    result: JobResult, template: NotebookTemplate, scored: bool, late: Lateness | None
+) -> tuple[str, ...]:
+    """The late penalty (due, submitted, before and after) and the points awaiting a person."""
+    notes = []
+    if late is not None and late.due is not None:
+        words = f"Due {_when(late.due)}; "
+        if late.submitted is None:
+            words += "no submission time was recorded, so no late penalty applies."
+        elif late.submitted <= late.due:
+            words += f"submitted {_when(late.submitted)}, on time."
+        else:
+            words += f"submitted {_when(late.submitted)}, late"
+            if scored:
+                after = max(0.0, result.score - late.penalty)
+                words += (
+                    f": late penalty {fmt_points(late.penalty)} points, score "
+                    f"{fmt_points(result.score)} before the penalty and {fmt_points(after)} after."
+                )
+            else:
+                words += "."
+        notes.append(words)
+    manual = template.max_score - math.fsum(template.autograded_points.values())
+    if manual > 0:
+        notes.append(
+            f"{fmt_points(manual)} of the {fmt_points(result.max_score)} points are graded by "
+            "hand and are not in this score yet."
+        )
+    return tuple(notes)
+
+
+# ``NameError: name 'x' is not defined`` and the student build's stub message
+# ``dlcourse.a.b.name: ...``: only these identifiers are taken from a runner error.
+_UNDEFINED_NAME = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]{0,80})' is not defined")
+_STUB_MODULE = re.compile(r"(dlcourse(?:\.[A-Za-z_][A-Za-z0-9_]{0,80}){1,8})[:.]")
+_CAUSE_WORDS: Mapping[str, str] = {
+    "ReferenceNotAvailableError": "imports {detail}, a course reference that is not "
+    "available while grading: write the code yourself instead of importing it",
+    "NameError": "uses {detail} without a definition: usually because the cell that "
+    "defines it failed or was not run",
+    "ImportError": "imports something that is not available while grading",
+    "ModuleNotFoundError": "imports a module that is not installed where grading runs",
+    "NotImplementedError": "still raises NotImplementedError: replace that line with your code",
+}
+
+
+def _known_identifier(kind: str, text: str, template: NotebookTemplate) -> str:
+    """The name a runner error is about, when it is one the student may be told: a function
+    of the notebook (an answer cell's grade id) or a real module of the course library.
+    Anything else could be text the student's code chose, such as hidden inputs."""
+    if kind == "NameError":
+        match = _UNDEFINED_NAME.search(text)
+        return match.group(1) if match and match.group(1) in template.answer_ids else ""
+    match = _STUB_MODULE.search(text)
+    if match is None:
+        return ""
+    parts = match.group(1).split(".")
+    for end in range(len(parts), 1, -1):
+        module = ".".join(parts[:end])
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            rest = parts[end:]
+            named = len(rest) == 1 and rest[0] in template.answer_ids
+            return f"{module}.{rest[0]}" if named else module
+    return ""
+
+
+def _cell_causes(
+    result: JobResult, template: NotebookTemplate, titles: Mapping[int, str]
+) -> tuple[str, ...]:
+    """One sentence per exception type that stopped a cell, naming the first cell it hit."""
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for cell in result.execution.get("cells", ()) or ():
+        if not isinstance(cell, Mapping) or cell.get("status") != "error":
+            continue
+        text = str(cell.get("error", ""))
+        kind = text.split(":", 1)[0].strip()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,80}", kind):
+            kind = "an error"
+        detail = _known_identifier(kind, text, template)
+        grade_id = cell.get("grade_id")
+        index = cell.get("index")
+        where = titles.get(index, "") if isinstance(index, int) else ""
+        name = f"“{where}”" if where else "a cell"
+        if isinstance(grade_id, str) and template.cell_for(grade_id) is not None:
+            name += f" ({grade_id})"
+        cells, details = found.setdefault(kind, ([], []))
+        cells.append(name)
+        if detail and detail not in details:
+            details.append(detail)
+    sentences = []
+    for kind, (cells, details) in found.items():
+        detail = ", ".join(details[:5]) or "a name"
+        what = _CAUSE_WORDS.get(kind, f"raised {kind}").format(detail=detail)
+        more = f" (and {len(cells) - 1} more cell(s) after it)" if len(cells) > 1 else ""
+        sentences.append(f"{kind} in {cells[0]}{more}: your code {what}.")
+    return tuple(sentences)
+
+
 def _title(template: NotebookTemplate, titles: Mapping[int, str], grade_id: str) -> str:
     cell = template.cell_for(grade_id)
     return titles.get(cell.index, grade_id) if cell is not None else grade_id
 
 
-def _test_row(grade_id: str, title: str, max_points: float, verdict: TestVerdict | None) -> TestRow:
+def _test_row(
+    grade_id: str,
+    title: str,
+    max_points: float,
+    verdict: TestVerdict | None,
+    submitted: bool = True,
+) -> TestRow:
     """A table row; a test with no verdict (the notebook was not graded) says so."""
+    if not submitted:
+        points = "0" if verdict is not None else "–"
+        return TestRow(grade_id, title, points, fmt_points(max_points), "missing", "not submitted",
+                       "", "")  # fmt: skip
     if verdict is None:
         return TestRow(
             grade_id, title, "–", fmt_points(max_points), "ungraded", "not graded", "", ""
@@ -206,13 +341,13 @@ def _test_rows(
 ) -> tuple[TestRow, ...]:
     """Every test cell of the template in notebook order, then any verdict it lacks."""
     verdicts = {verdict.test_id: verdict for verdict in result.verdicts}
+    submitted = not notebook_missing(result.intake)
     rows = []
     for cell in template.cells:
         if cell.role is CellRole.TESTS and cell.grade_id is not None:
             title = titles.get(cell.index, cell.grade_id)
-            rows.append(
-                _test_row(cell.grade_id, title, cell.points, verdicts.pop(cell.grade_id, None))
-            )
+            verdict = verdicts.pop(cell.grade_id, None)
+            rows.append(_test_row(cell.grade_id, title, cell.points, verdict, submitted))
     # The driver refuses unknown test ids; should one slip through, show it, not hide it.
     rows += [_test_row(v.test_id, v.test_id, v.max_points, v) for v in verdicts.values()]
     return tuple(rows)
@@ -289,6 +424,11 @@ def _timeout_notice(
 
 
 def _headline(result: JobResult) -> str:
+    if notebook_missing(result.intake):
+        return (
+            "This notebook was not in your submission, so none of its tests could be run. "
+            "If you did the work, check the file's name and that it was uploaded."
+        )
     if result.status is JobStatus.AWAITING_GPU:
         return (
             "This notebook needs a GPU and none was free when it was graded. It will be "
@@ -310,22 +450,35 @@ def _headline(result: JobResult) -> str:
     return ""
 
 
-def build_page(result: JobResult, template: NotebookTemplate) -> FeedbackPage:
-    """The feedback page's content for one result, before it becomes HTML."""
+def build_page(
+    result: JobResult, template: NotebookTemplate, late: Lateness | None = None
+) -> FeedbackPage:
+    """The feedback page's content for one result, before it becomes HTML.
+
+    ``late``: the due date, submission time and penalty (None: the page shows none).
+    """
     titles = section_titles(template)
     scored = result.status in (JobStatus.GRADED, JobStatus.TIMEOUT)
+    missing = notebook_missing(result.intake)
     notices = [text for text in (_timeout_notice(result, template, titles),) if text]
+    penalty = late.penalty if late is not None and scored else 0.0
+    # The missing-file note is the headline already; the rest of the intake's notes stay.
+    intake = _intake_notes(result.intake, template, titles)
+    if missing:
+        intake = tuple(note for note in intake if note[0] != _NOTE_WORDS[NoteKind.MISSING_FILE])
     return FeedbackPage(
         assignment=result.assignment,
         notebook=result.notebook,
         student=result.student_id,
-        score=fmt_points(result.score) if scored else "–",
+        score=fmt_points(max(0.0, result.score - penalty)) if scored else "–",
         max_score=fmt_points(result.max_score),
+        score_notes=_score_notes(result, template, scored, late),
         headline=_headline(result),
+        causes=() if missing else _cell_causes(result, template, titles),
         tests=_test_rows(result, template, titles),
         manual=_manual_rows(result, template, titles),
         notices=tuple(notices),
-        intake_notes=_intake_notes(result.intake, template, titles),
+        intake_notes=intake,
     )
 
 
@@ -353,8 +506,18 @@ td.num { text-align: right; white-space: nowrap; }
 <body>
 <h1>{{ p.assignment }}: {{ p.notebook }}</h1>
 <p>Student: <strong>{{ p.student }}</strong></p>
-<p class="score">Score: <strong>{{ p.score }}</strong> / {{ p.max_score }}</p>
 {% if p.headline %}<p class="notice">{{ p.headline }}</p>{% endif %}
+<p class="score">Score: <strong>{{ p.score }}</strong> / {{ p.max_score }}</p>
+{% for text in p.score_notes %}<p class="detail">{{ text }}</p>
+{% endfor %}
+{% if p.causes %}
+<div class="notice"><p>Your code stopped with an error, so the tests after it had nothing
+to check:</p>
+<ul>
+{% for text in p.causes %}<li>{{ text }}</li>
+{% endfor %}
+</ul></div>
+{% endif %}
 {% for text in p.notices %}<p class="notice">{{ text }}</p>
 {% endfor %}
 <h2>Autograded tests</h2>
@@ -382,8 +545,6 @@ td.num { text-align: right; white-space: nowrap; }
 <td class="num">– / {{ m.max_points }}</td></tr>
 {% endfor %}
 </table>
-<p class="detail">These answers are graded by your instructor; their points are not in
-the score above yet.</p>
 {% endif %}
 {% if p.intake_notes %}
 <h2>About your notebook file</h2>
@@ -403,9 +564,11 @@ _ENVIRONMENT = jinja2.Environment(
 _TEMPLATE = _ENVIRONMENT.from_string(_PAGE)
 
 
-def render_feedback(result: JobResult, template: NotebookTemplate) -> str:
+def render_feedback(
+    result: JobResult, template: NotebookTemplate, late: Lateness | None = None
+) -> str:
     """The feedback page for one result as a self-contained HTML document."""
-    return _TEMPLATE.render(p=build_page(result, template))
+    return _TEMPLATE.render(p=build_page(result, template, late))
 
 
 def write_feedback(
@@ -413,9 +576,12 @@ def write_feedback(
     templates: Mapping[tuple[str, str], NotebookTemplate],
     out_dir: str | os.PathLike[str],
     skipped: list[str] | None = None,
+    lateness: Mapping[tuple[str, str, str], Lateness] | None = None,
 ) -> list[Path]:
     """Write ``<out_dir>/<student>/<assignment>/<notebook>.html`` for every result.
 
+    ``lateness`` maps a result's key (assignment, student, notebook) to its due date,
+    submission time and penalty.
     ``templates`` maps ``(assignment, notebook)`` to the notebook's template; a missing
     one is checked before the first file is written, so such a batch writes nothing. A
     result whose names are not usable in a file name (:func:`autograder.files.checked_name`)
@@ -444,4 +610,7 @@ def write_feedback(
                 skipped.append(f"no feedback page for {'/'.join(result.key)}: {error}")
             continue
         planned.append((path, result, template))
-    return [atomic_write_text(path, render_feedback(r, t)) for path, r, t in planned]
+    late = lateness or {}
+    return [
+        atomic_write_text(path, render_feedback(r, t, late.get(r.key))) for path, r, t in planned
+    ]

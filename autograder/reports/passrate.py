@@ -3,7 +3,8 @@
 For every test (one graded test cell, keyed by notebook and test id) the table counts
 the students whose verdict was passed, partial, failed, missing or awaiting a GPU, and
 those with no verdict at all (their notebook could not be graded), and gives the mean
-points over the students whose verdict was scored.
+points over the students whose verdict was scored. A notebook that was not submitted
+counts as missing for each of its tests, whatever its blank answers did.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from autograder.files import atomic_write_text
+from autograder.intake.status import notebook_missing
 from autograder.intake.template import CellRole, NotebookTemplate
 from autograder.job import JobResult, VerdictStatus
 from autograder.reports.feedback import IN_PROCESS, TRUSTED, tier
@@ -105,7 +107,10 @@ def _row(notebook: str, test_id: str, max_points: float, results: list[JobResult
         if verdict is None:
             not_graded += 1
             continue
-        counts[verdict.status] += 1
+        status = verdict.status
+        if notebook_missing(result.intake) and status in _SCORED:
+            status = VerdictStatus.MISSING
+        counts[status] += 1
         tiers.add(tier(verdict))
         if verdict.status in _SCORED:
             points.append(verdict.points)

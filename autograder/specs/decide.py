@@ -222,6 +222,8 @@ def _error_problem(archive: CaseArchive, key: str) -> str:
         return "the function failed (its error could not be read)"
     match = _ERROR_TYPE.match(text)
     kind = match.group(1) if match else None
+    if kind == "ReturnedNoneError":
+        return "the function returned None (a missing `return`?)"
     if kind == "ResultError":
         return (
             "the function's result was not the expected arrays of numbers (wrong type or "

@@ -101,8 +101,9 @@ def test_settled_course_exits_0_with_the_summary_line_last(graded_course: Path, 
     )
     lines = out.strip().splitlines()
     assert code == 0
-    assert lines[-1] == "graded 7 · errors 0 · timeouts 1 · awaiting GPU 0"
     jobs = len(STUDENTS) * len(NOTEBOOKS)
+    # Nothing was graded by this run: the summary does not count the unchanged as graded.
+    assert lines[-1] == f"graded 0 · unchanged {jobs} · errors 0 · timeouts 0 · awaiting GPU 0"
     assert lines[0] == f"{jobs} unchanged since the last run (not regraded)"
 
 
@@ -126,6 +127,8 @@ def test_grader_errors_exit_1_and_name_the_job(course: Path, capsys):
     assert out.strip().splitlines()[-1] == "graded 0 · errors 2 · timeouts 0 · awaiting GPU 0"
     named = [line for line in err.splitlines() if line.startswith("error: hw1/s01/part1: ")]
     assert len(named) == 1 and "Traceback" not in named[0]  # the gist, not a traceback header
+    # The exit status has its own line: what failed, and that a rerun grades only those.
+    assert "error: 2 notebook(s) could not be graded" in err.splitlines()[-1]
 
 
 def test_gpu_work_left_exits_3_from_a_real_process(tmp_path: Path):
@@ -146,6 +149,7 @@ def test_gpu_work_left_exits_3_from_a_real_process(tmp_path: Path):
     assert done.stdout.strip().splitlines()[-1] == (
         "graded 0 · errors 0 · timeouts 0 · awaiting GPU 8"
     )
+    assert "note: 8 notebook(s) need a GPU and were not graded here" in done.stderr
 
 
 def test_export_writes_nbgrader_csv_and_refuses_unknown_assignments(

@@ -16,6 +16,7 @@ from reports_fixtures import NOTEBOOK, POINTS
 from autograder.job import VerdictStatus
 from autograder.reports.export import (
     EXPORT_COLUMNS,
+    EXTRA_COLUMNS,
     GradeRow,
     StudentInfo,
     rows_from_gradebook,
@@ -89,10 +90,15 @@ def _nbgrader_export(db_url: str, path: Path, **filters: list[str]) -> str:
     return path.read_text()
 
 
+def _nbgrader_columns(text: str) -> str:
+    """Our file without the columns we add after nbgrader's (no field here holds a comma)."""
+    return "".join(line.rsplit(",", len(EXTRA_COLUMNS))[0] + "\n" for line in text.splitlines())
+
+
 def test_gradebook_export_is_identical_to_nbgrader_export(tmp_path: Path, gradebook: str) -> None:
     theirs = _nbgrader_export(gradebook, tmp_path / "nbgrader.csv")
     ours = write_grades_csv(rows_from_gradebook(gradebook), tmp_path / "ours.csv").read_text()
-    assert ours == theirs
+    assert _nbgrader_columns(ours) == theirs
     # The comparison is not vacuous: every student of both assignments, scores and penalty.
     lines = theirs.splitlines()
     assert lines[0] == ",".join(EXPORT_COLUMNS)
@@ -104,7 +110,20 @@ def test_gradebook_export_is_identical_to_nbgrader_export(tmp_path: Path, gradeb
 def test_one_assignment_matches_nbgrader_export_filtered(tmp_path: Path, gradebook: str) -> None:
     theirs = _nbgrader_export(gradebook, tmp_path / "nbgrader.csv", assignment=["a1"])
     ours = write_grades_csv(rows_from_gradebook(gradebook, "a1"), tmp_path / "ours.csv")
-    assert ours.read_text() == theirs
+    assert _nbgrader_columns(ours.read_text()) == theirs
+
+
+def test_points_awaiting_a_person_and_the_lms_id_follow_nbgrader_columns(
+    tmp_path: Path, gradebook: str
+) -> None:
+    rows = {(r.assignment, r.student_id): r for r in rows_from_gradebook(gradebook)}
+    # s1 on a1: relu and softmax autograded; gpu_speed_test (1), why_relu (4) and the task
+    # plot_losses (2) have no score yet: 7 of the 12 points await a person.
+    assert rows["a1", "s1"].points_to_grade_by_hand == 7.0
+    assert rows["a1", "s3"].points_to_grade_by_hand == 6.0  # gpu_speed_test was scored
+    assert rows["a1", "s2"].points_to_grade_by_hand == 0.0  # nothing submitted
+    text = write_grades_csv(rows.values(), tmp_path / "g.csv").read_text()
+    assert text.splitlines()[0].endswith(",max_score,lms_user_id,points_to_grade_by_hand")
 
 
 def test_unknown_assignment_is_a_clear_error(gradebook: str) -> None:
@@ -123,5 +142,5 @@ def test_a_comma_in_a_name_is_quoted_so_the_file_still_parses(tmp_path: Path) ->
     path = write_grades_csv([row], tmp_path / "grades.csv")
     with path.open(newline="") as handle:
         parsed = list(csv.reader(handle))
-    assert parsed == [list(EXPORT_COLUMNS), row.fields()]
+    assert parsed == [list(EXPORT_COLUMNS + EXTRA_COLUMNS), row.fields()]
     assert parsed[1][4:6] == ["Smith, Jr.", 'Ann "Al"']

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,7 +21,12 @@ from reports_fixtures import (
 
 from autograder.intake import NotebookTemplate
 from autograder.job import JobResult, JobStatus, VerdictStatus
-from autograder.reports.feedback import render_feedback, section_titles, write_feedback
+from autograder.reports.feedback import (
+    Lateness,
+    render_feedback,
+    section_titles,
+    write_feedback,
+)
 
 V = VerdictStatus
 SECRETS = (HIDDEN_CANARY, VISIBLE_TEST_CANARY, SOLUTION_CANARY, WRITTEN_SOLUTION_CANARY)
@@ -228,3 +234,64 @@ def test_one_odd_student_id_does_not_stop_the_class_feedback(
     (problem,) = skipped
     assert "student id '../evil' cannot be used in a file name" in problem
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feedback"]  # nothing escaped
+
+
+def test_error_causes_show_types_and_identifiers_only(template: NotebookTemplate) -> None:
+    result = make_result(
+        "s1",
+        {"relu_forward_test": V.MISSING},
+        execution={
+            "cells": [
+                {"index": 2, "grade_id": "relu_forward", "status": "error",
+                 "error": f"ValueError: {HIDDEN_CANARY} [1.5, 2.5]"},
+                {"index": 3, "grade_id": "relu_forward_test", "status": "error",
+                 "error": f"NameError: name 'relu_forward' is not defined {HIDDEN_CANARY}"},
+                {"index": 6, "grade_id": "softmax_loss_test", "status": "error",
+                 "error": "NameError: name 'softmax_loss' is not defined"},
+                # Names the student's code chose could carry hidden inputs: never shown.
+                {"index": 6, "grade_id": "softmax_loss_test", "status": "error",
+                 "error": "NameError: name 'v31415' is not defined"},
+                {"index": 2, "grade_id": "relu_forward", "status": "error",
+                 "error": "ReferenceNotAvailableError: dlcourse.v27182.relu_forward: no"},
+                {"index": 2, "grade_id": "relu_forward", "status": "error",
+                 "error": "ReferenceNotAvailableError: dlcourse.functional.v16180: no"},
+            ]
+        },
+    )  # fmt: skip
+    html = render_feedback(result, template)
+    text = _text(html)
+    assert HIDDEN_CANARY not in html and "1.5" not in html
+    assert not any(secret in html for secret in ("31415", "27182", "16180"))
+    assert "your code imports dlcourse.functional, a course reference" in text
+    assert "ValueError in “ReLU forward” (relu_forward): your code raised ValueError." in text
+    assert (
+        "NameError in “ReLU forward” (relu_forward_test) (and 2 more cell(s) after it): your "
+        "code uses relu_forward, softmax_loss without a definition" in text
+    )
+
+
+def test_a_missing_notebook_is_said_first_and_its_rows_say_not_submitted(
+    template: NotebookTemplate,
+) -> None:
+    intake = {"status": "ok", "message": "", "notes": [{"kind": "missing_file", "message": "x"}]}
+    result = make_result("s1", {"relu_forward_test": V.FAILED}, intake=intake)
+    text = _text(render_feedback(result, template))
+    assert text.index("This notebook was not in your submission") < text.index("Score:")
+    assert "relu_forward_test 0 / 2 not submitted" in text
+    assert text.count("This notebook was not in your submission") == 1
+
+
+def test_the_late_penalty_is_shown_with_the_score_before_and_after(
+    template: NotebookTemplate,
+) -> None:
+    result = make_result("s1", {"relu_forward_test": V.PASSED, "softmax_loss_test": V.PASSED})
+    due, came = datetime(2027, 3, 1, 23, 59, 59), datetime(2027, 3, 3, 8, 0)
+    text = _text(render_feedback(result, template, Lateness(due, came, 1.0)))
+    assert "Score: 4 / 12" in text
+    assert (
+        "Due 2027-03-01 23:59 UTC; submitted 2027-03-03 08:00 UTC, late: late penalty 1 "
+        "points, score 5 before the penalty and 4 after." in text
+    )
+    assert "6 of the 12 points are graded by hand and are not in this score yet." in text
+    on_time = _text(render_feedback(result, template, Lateness(due, due, 0.0)))
+    assert "submitted 2027-03-01 23:59 UTC, on time." in on_time and "Score: 5 / 12" in on_time

@@ -114,3 +114,14 @@ def test_names_that_become_folders_follow_the_one_name_rule(course_dir):
     assert "assignments[0]: name '../mini' cannot be used in a file name" in message
     with pytest.raises(CourseError, match="term id 'a b' must be a plain name"):
         new_term(course_dir, "a b")
+
+
+def test_a_course_id_that_differs_from_nbgrader_config_stops_every_command(course_dir, capsys):
+    config = course_dir / "course" / "nbgrader_config.py"
+    config.write_text('c = get_config()\nc.CourseDirectory.course_id = "dl-old"\n')
+    for argv in (["check-sync"], ["grade", "mini"], ["collect", "mini", "--exchange", "x"]):
+        assert main(["--course", str(course_dir), *argv]) == 2
+        err = capsys.readouterr().err
+        assert "course_id 'dl-test' differs from CourseDirectory.course_id 'dl-old'" in err
+    config.write_text('c = get_config()\nc.CourseDirectory.course_id = "dl-test"\n')
+    assert load_course(course_dir / "course" / "course.toml").course_id == "dl-test"

@@ -152,3 +152,9 @@ def test_a_broken_term_json_names_the_key(tmp_path, term_json, message):
     layout = _course(tmp_path, term_json)
     with pytest.raises(CourseError, match=message):
         layout.term()
+
+
+def test_the_penalty_is_rounded_as_people_read_it():
+    policy = LatePolicy(late_penalty_per_day=0.3, max_late_days=3)
+    penalty = policy.penalty(DUE, 42.0, DUE + timedelta(hours=5))
+    assert str(penalty) == "12.6"  # 42 * 0.3 is 12.600000000000001 in floating point

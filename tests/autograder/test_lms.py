@@ -85,9 +85,10 @@ def test_newest_resubmission_wins_and_loses_its_suffix(tmp_path: Path, roster: P
     target = tmp_path / "course" / "submitted" / "jdoe" / "a1" / "hw1.ipynb"
     assert target.read_bytes() == _nb("third")
     assert [item.name for item in report.imported] == ["hw1.ipynb"]
-    older = sorted(s.entry for s in report.skipped)
+    older = sorted(s.entry for s in report.superseded)
     assert older == ["doejane_123_456_hw1.ipynb", "doejane_123_780_hw1-1.ipynb"]
-    assert all("older resubmission" in s.reason for s in report.skipped)
+    assert all("older resubmission" in s.reason for s in report.superseded)
+    assert report.skipped == []  # an ordinary resubmission is nothing to look at
     assert list(target.parent.iterdir()) == [target]
 
 
@@ -196,7 +197,7 @@ def test_bad_assignment_name_is_refused(tmp_path: Path, roster: Path) -> None:
 def test_roster_csv_gives_student_info(roster: Path) -> None:
     loaded = Roster.from_csv(roster)
     assert loaded.entries["123"].student_id == "jdoe"
-    assert loaded.entries["124"].info == StudentInfo("John", "Smith", None)
+    assert loaded.entries["124"].info == StudentInfo("John", "Smith", None, lms_user_id="124")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 import tomllib
 
 import dlcourse.checks as checks
-from autograder.specs import CheckSpec, direct_check, write_inputs, write_visible_cases
+from autograder.specs import CheckSpec, decide, direct_check, write_inputs, write_visible_cases
 from dlcourse.checks import check, check_hidden
 from dlcourse.checks.casefile import (
     CaseArchive,
@@ -308,3 +308,52 @@ def test_reading_refuses_a_pickled_array(tmp_path):
         read_case_file(path)
     with zipfile.ZipFile(path) as archive:  # the attack really was a pickle
         assert len(archive.namelist()) == 2
+
+
+# ------------------------------------------------- a forgotten return, the student's frames
+
+
+def _no_return_backward(dout, cache):
+    dx = dout * (cache > 0)  # noqa: F841 -- the forgotten `return dx` is the point
+
+
+def test_a_backward_that_returns_none_is_said_to_return_none():
+    x = np.array([[1.0, -2.0]])
+    with pytest.raises(checks.calls.ReturnedNoneError, match="dx returned by _no_return_backward"
+                       " is None: the function returned None"):  # fmt: skip
+        checks.calls.CALLS["forward_backward"](
+            [good_relu, _no_return_backward], {"x": x, "dout": np.ones_like(x)}
+        )
+
+
+def test_a_forward_that_returns_none_is_said_to_return_none(release_dir):
+    with pytest.raises(AssertionError, match=r"returned None instead of a pair \(out, cache\)"):
+        check(TEST_ID, lambda x: None)
+
+
+def test_the_grader_says_returned_none_from_the_recorded_type_alone(recording):
+    check(TEST_ID, lambda x: None)
+    check_hidden(TEST_ID, lambda x: None)
+    inputs, outputs = recording / "inputs", recording / "outputs"
+    verdict = decide(SPEC, inputs, outputs, max_points=2.0)
+    assert "the function returned None (a missing `return`?)" in verdict.message
+
+
+def test_a_failure_in_ipython_shows_the_message_and_the_student_s_frame_only(release_dir):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    shell.colors = "nocolor"
+    shell.user_ns.update(check=check, np=np)
+    try:
+        shell.run_cell("def my_relu(x):\n    return 1 / 0\n")
+        with capture_output() as shown:
+            shell.run_cell(f"check({TEST_ID!r}, my_relu)")
+    finally:
+        InteractiveShell.clear_instance()
+    text = shown.stdout + shown.stderr
+    assert "your function my_relu raised ZeroDivisionError: division by zero" in text
+    assert "return 1 / 0" in text  # the student's own frame
+    library = str(Path(checks.__file__).parent)
+    assert library not in text, text  # no frame of the check library

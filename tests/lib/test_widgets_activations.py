@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
 
 from dlcourse.functional.activations import ACTIVATIONS, relu_backward, relu_forward
 from dlcourse.widgets import REFERENCE_PREFIX
@@ -222,3 +224,55 @@ def test_explorer_state_follows_the_bias_control():
     assert "100.0% of 128 units are dead" in explorer.status_html.value
     explorer.controls["bias"].value = 6.0
     assert explorer.state.dead_fraction == 0.0
+
+
+# ---------------------------------------- a student's function that fails or returns None
+
+
+def no_return_backward(dout, cache):
+    dout * (1 - np.tanh(cache) ** 2)  # the forgotten `return` is the point
+
+
+def student_tanh_forward(x):
+    return np.tanh(x), x
+
+
+def test_a_backward_returning_none_is_named_and_the_reference_stands_in():
+    resolved = resolve_activation(
+        "tanh", {"tanh_forward": student_tanh_forward, "tanh_backward": no_return_backward}
+    )
+    assert resolved.impl == ACTIVATIONS["tanh"]
+    assert resolved.notice.startswith(
+        f"{REFERENCE_PREFIX}your tanh_backward returned None (a missing `return`?) on a small"
+    )
+
+
+def test_a_pair_that_fails_only_on_the_plotted_inputs_falls_back_there_with_a_notice():
+    def small_only_backward(dout, cache):
+        return None if cache.size > 6 else dout * (1 - np.tanh(cache) ** 2)
+
+    explorer = ActivationExplorer(
+        namespace={"tanh_forward": student_tanh_forward, "tanh_backward": small_only_backward}
+    )
+    assert explorer.resolved["tanh"].is_student  # the 2 x 3 probe passed
+    explorer.render()
+    explorer.controls["name"].value = "tanh"
+    state = explorer.state
+    assert state is not None and not state.uses_student
+    assert "your tanh_backward returned None" in explorer.notice_html.value
+    reference = activation_curves("tanh", -6.0, 6.0)
+    np.testing.assert_array_equal(state.curves.grad, reference.grad)
+
+
+def test_dead_units_are_drawn_as_visible_red_bars():
+    explorer = ActivationExplorer()
+    explorer.render()
+    explorer.controls["name"].value = "relu"
+    explorer.controls["bias"].value = -3.0
+    assert 0 < explorer.state.dead_fraction < 1
+    fig = Figure()
+    explorer.draw(explorer.state, fig)
+    bars = [p for p in fig.axes[2].patches if p.get_height() > 0]
+    red = [p for p in bars if p.get_facecolor()[:3] == to_rgb("tab:red")]
+    assert len(red) == round(explorer.state.dead_fraction * explorer.state.live.size)
+    assert all(p.get_height() == 1.0 for p in red)

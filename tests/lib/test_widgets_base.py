@@ -139,14 +139,16 @@ def test_moving_a_control_recomputes_state_image_and_text():
     assert "notice b" in app.notice_html.value
 
 
-def test_an_error_in_compute_is_shown_in_the_status_and_keeps_the_last_image():
+def test_an_error_in_compute_is_shown_in_the_status_and_clears_the_stale_image():
     app = LineApp()
     app.render()
-    before = bytes(app.image.value)
     app.controls["slope"].value = 3.0
     assert "ValueError: slope 3 is not allowed" in app.status_html.value
-    assert bytes(app.image.value) == before
-    assert app.state == LineState(slope=1.0, label="a")
+    assert "The plot is cleared" in app.status_html.value
+    # The picture of the previous setting must not stand under the new one.
+    assert bytes(app.image.value) == b"" and app.state is None
+    app.controls["slope"].value = 1.0
+    assert bytes(app.image.value).startswith(b"\x89PNG")
 
 
 def test_values_maps_control_names_to_current_values():

@@ -67,6 +67,7 @@ def hidden_checker() -> HiddenChecker | None:
 
 def check(test_id: str, *fns: Callable[..., Any]) -> None:
     """Run the visible cases of ``test_id`` on ``fns``; raise AssertionError on a mismatch."""
+    __tracebackhide__ = True  # the student sees the message and their own frames only
     if is_recording():
         record(test_id, "visible", fns)
         return
@@ -85,17 +86,21 @@ def check(test_id: str, *fns: Callable[..., Any]) -> None:
             f"download the assignment again"
         ) from None
     meta = cases.meta
-    run_cases(
-        test_id,
-        "visible",
-        fns,
-        [(case.inputs, case.outputs) for case in cases.cases],
-        call=meta.call,
-        rtol=meta.rtol,
-        atol=meta.atol,
-        hint=meta.hint,
-        reveal=True,
-    )
+    try:
+        run_cases(
+            test_id,
+            "visible",
+            fns,
+            [(case.inputs, case.outputs) for case in cases.cases],
+            call=meta.call,
+            rtol=meta.rtol,
+            atol=meta.atol,
+            hint=meta.hint,
+            reveal=True,
+        )
+    except AssertionError as error:
+        # Raised afresh from here: the traceback no longer runs through the case loop.
+        raise error.with_traceback(None) from error.__cause__
 
 
 def check_hidden(test_id: str, *fns: Callable[..., Any]) -> None:

@@ -45,6 +45,11 @@ class ResultError(Exception):
     """The student's function returned something that is not the expected arrays."""
 
 
+class ReturnedNoneError(ResultError):
+    """The student's function returned None: usually a forgotten ``return``. Its own type,
+    so the grader, which reads only the type of a recorded error, can say so too."""
+
+
 class CallError(TypeError):
     """The test cell passed the wrong functions for its call pattern."""
 
@@ -70,6 +75,8 @@ def function_name(fn: object) -> str:
 
 def as_output(value: object, what: str) -> np.ndarray:
     """Convert one returned value to a plain numeric array, or raise :class:`ResultError`."""
+    if value is None:  # np.asarray(None, float) is a NaN of shape (): say what happened
+        raise ReturnedNoneError(f"{what} is None: the function returned None (a missing `return`?)")
     if isinstance(value, np.ndarray):
         array = np.array(value, copy=True, subok=False)
     elif isinstance(value, bool | int | float | np.number | np.bool_):
@@ -96,6 +103,7 @@ def as_output(value: object, what: str) -> np.ndarray:
 
 def _invoke(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call the student's function; wrap anything it raises in StudentCodeError."""
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not this one
     try:
         return fn(*args, **kwargs)
     except Exception as error:
@@ -113,6 +121,10 @@ def _functions(fns: Sequence[object], count: int, roles: str) -> list[Callable[.
 
 def _pair(result: object, fn: Callable[..., Any], names: str) -> tuple[Any, Any]:
     """Unpack a 2-tuple result, saying what was expected when it is not one."""
+    if result is None:
+        raise ReturnedNoneError(
+            f"{function_name(fn)} returned None instead of a pair {names} (a missing `return`?)"
+        )
     if not isinstance(result, tuple | list) or len(result) != 2:
         got = f"{len(result)} values" if isinstance(result, tuple | list) else "one value"
         raise ResultError(

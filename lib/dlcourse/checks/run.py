@@ -11,7 +11,9 @@ put hidden inputs into what it raises or returns.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,32 @@ from dlcourse.checks.compare import compare_outputs, describe_shape
 Arrays = Mapping[str, np.ndarray]
 Case = tuple[Arrays, Arrays]
 """``(inputs, expected outputs)`` of one case."""
+
+
+_CHECKS_DIR = str(Path(__file__).resolve().parent)
+
+
+class CheckFailure(AssertionError):
+    """A visible or hidden case failed. In Jupyter it shows as the teaching message after
+    the student's own frames (when their code raised), never the check library's frames."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of formatting the traceback itself.
+        lines: list[str] = []
+        cause = self.__cause__
+        if cause is not None and cause.__traceback__ is not None:
+            lines += "".join(traceback.format_exception(cause)).rstrip("\n").splitlines()
+            lines.append("")
+        return [*lines, f"AssertionError: {self}"]
+
+
+def _own_frames(error: BaseException) -> BaseException:
+    """``error`` with the check library's frames cut from the front of its traceback, so
+    what remains starts in the student's own function."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_CHECKS_DIR):
+        tb = tb.tb_next
+    return error.with_traceback(tb)
 
 
 def input_shapes(inputs: Arrays) -> str:
@@ -43,7 +71,13 @@ def run_cases(
     hint: str = "",
     reveal: bool,
 ) -> None:
-    """Check ``fns`` on every case of one kind (``"visible"`` or ``"hidden"``)."""
+    """Check ``fns`` on every case of one kind (``"visible"`` or ``"hidden"``).
+
+    A failure (:class:`CheckFailure`) shows the teaching message and, when the student's
+    code raised, its own frames: the library's are cut from the student's exception, and
+    marked hidden (``__tracebackhide__``) for pytest.
+    """
+    __tracebackhide__ = True
     total = len(cases)
     for number, (inputs, expected) in enumerate(cases, start=1):
         where = f"{test_id}, {kind} case {number} of {total}"
@@ -56,12 +90,12 @@ def run_cases(
             got = CALLS[call](fns, copies)
         except StudentCodeError as error:
             what = describe_exception(error.error) if reveal else type(error.error).__name__
-            raise AssertionError(
+            raise CheckFailure(
                 f"{where}: your function {error.function_name} raised {what}{tail}"
-            ) from (error.error if reveal else None)
+            ) from (_own_frames(error.error) if reveal else None)
         except ResultError as error:
-            raise AssertionError(f"{where}: {error}{tail}") from None
+            raise CheckFailure(f"{where}: {error}{tail}") from None
         problem = compare_outputs(got, expected, rtol, atol, reveal=reveal)
         if problem is not None:
-            raise AssertionError(f"{where}: {problem}{tail}")
+            raise CheckFailure(f"{where}: {problem}{tail}")
     print(f"{test_id}: all {total} {kind} cases passed.")

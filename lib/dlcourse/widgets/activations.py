@@ -29,7 +29,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcourse.functional.activations import ACTIVATIONS, Backward, Forward
-from dlcourse.widgets.base import Resolved, WidgetApp, resolve_impl
+from dlcourse.widgets.base import (
+    REFERENCE_PREFIX,
+    Resolved,
+    StudentCodeFailure,
+    WidgetApp,
+    resolve_impl,
+)
 
 ActivationPair = tuple[Forward, Backward]
 
@@ -70,8 +76,45 @@ def local_gradient(
     function, ``dout = 1`` makes ``dx`` equal to the local derivative.
     """
     forward, backward = _pair(name, impls)
-    out, cache = forward(z)
-    return np.asarray(out), np.asarray(backward(np.ones_like(z), cache))
+    out, cache = _checked_forward(forward, name, z)
+    grad = _run(backward, f"{name}_backward", np.ones_like(z), cache)
+    return out, _array(grad, f"{name}_backward", z.shape)
+
+
+def _checked_forward(forward: Forward, name: str, z: np.ndarray) -> tuple[np.ndarray, object]:
+    """``(out, cache)`` of ``forward(z)``; raises :class:`StudentCodeFailure` naming
+    ``<name>_forward`` when it raises or returns anything but a pair with ``out`` of z's shape.
+    """
+    result = _run(forward, f"{name}_forward", z)
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        got = "None" if result is None else f"a {type(result).__name__}"
+        raise StudentCodeFailure(f"your {name}_forward returned {got}, not a pair (out, cache)")
+    return _array(result[0], f"{name}_forward", z.shape), result[1]
+
+
+def _run(fn: object, name: str, *args: object) -> object:
+    """Call a (possibly student's) function; what it raises is said with its name."""
+    try:
+        return fn(*args)  # type: ignore[operator]
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        raise StudentCodeFailure(f"your {name} raised {type(error).__name__}: {error}") from error
+
+
+def _array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` as a float array of ``shape``; otherwise say what the function returned."""
+    if value is None:
+        raise StudentCodeFailure(f"your {name} returned None (a missing `return`?)")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise StudentCodeFailure(
+            f"your {name} returned a {type(value).__name__}, not an array of numbers"
+        ) from None
+    if array.shape != shape:
+        raise StudentCodeFailure(f"your {name} returned shape {array.shape}, expected {shape}")
+    return array
 
 
 def activation_curves(
@@ -183,13 +226,16 @@ def resolve_activation(
     student's backward cannot run after the reference forward or the other way round.
     """
     reference = _pair(name, None)
-    forward = resolve_impl(f"{name}_forward", namespace, reference[0], probe=lambda f: f(_PROBE_X))
+
+    def probe_forward(candidate: Forward) -> object:
+        return _checked_forward(candidate, name, _PROBE_X)
+
+    forward = resolve_impl(f"{name}_forward", namespace, reference[0], probe=probe_forward)
     if not forward.is_student:
         return Resolved(reference, False, forward.notice)
 
     def probe_backward(candidate: Backward) -> object:
-        _, cache = forward.impl(_PROBE_X)
-        return candidate(np.ones_like(_PROBE_X), cache)
+        return local_gradient(name, _PROBE_X, {name: (forward.impl, candidate)})
 
     backward = resolve_impl(f"{name}_backward", namespace, reference[1], probe=probe_backward)
     if not backward.is_student:
@@ -295,10 +341,22 @@ class ActivationExplorer(WidgetApp[ExplorerState]):
         bias: float,
         input_scale: float,
     ) -> ExplorerState:
-        """Evaluate the curves and the random layer for these control values (pure)."""
-        curves = activation_curves(name, x_range[0], x_range[1], impls=self.impls)
+        """Evaluate the curves and the random layer for these control values (pure).
+
+        A student's pair that passed the probe but fails on these inputs is set aside for
+        the reference, and the notice names the function and what it did.
+        """
         preactivations = layer_preactivations(bias, input_scale, self.seed)
-        _, grad = local_gradient(name, preactivations, self.impls)
+        uses_student, notice = self.resolved[name].is_student, self.resolved[name].notice
+        try:
+            curves = activation_curves(name, x_range[0], x_range[1], impls=self.impls)
+            _, grad = local_gradient(name, preactivations, self.impls)
+        except StudentCodeFailure as failure:
+            if not uses_student:
+                raise
+            uses_student, notice = False, f"{REFERENCE_PREFIX}{failure} on the plotted inputs."
+            curves = activation_curves(name, x_range[0], x_range[1])
+            _, grad = local_gradient(name, preactivations)
         live = live_share(grad, threshold)
         return ExplorerState(
             name=name,
@@ -309,8 +367,8 @@ class ActivationExplorer(WidgetApp[ExplorerState]):
             live=live,
             dead_fraction=float(np.mean(live == 0)),
             near_zero_fraction=float(np.mean(saturation_mask(grad, threshold))),
-            uses_student=self.resolved[name].is_student,
-            notice=self.resolved[name].notice,
+            uses_student=uses_student,
+            notice=notice,
         )
 
     def draw(self, state: ExplorerState, fig: Figure) -> None:
@@ -348,10 +406,17 @@ class ActivationExplorer(WidgetApp[ExplorerState]):
         ax_z.legend(loc="upper left", fontsize=8)
         ax_f.legend(loc="upper left", fontsize=8)
 
-        # Sorted so that the dead units form one visible block at the left.
+        # Sorted so that the dead units form one block at the left. A dead unit's share is
+        # zero, so it is drawn as a full-height red band: a zero-height bar would not show.
         live = np.sort(state.live)
-        colors = np.where(live == 0, "tab:red", "tab:green")
-        ax_units.bar(np.arange(live.size), live, width=1.0, color=colors)
+        units = np.arange(live.size)
+        dead = live == 0
+        if dead.any():
+            ax_units.bar(
+                units[dead], 1.0, width=1.0, color="tab:red", alpha=0.45, label="dead unit"
+            )  # fmt: skip
+            ax_units.legend(loc="upper right", fontsize=8)
+        ax_units.bar(units[~dead], live[~dead], width=1.0, color="tab:green")
         ax_units.set_ylim(0, 1.05)
         ax_units.set_title(f"layer: {state.dead_fraction:.0%} of units dead", fontsize=10)
         ax_units.set_xlabel("unit (sorted)")

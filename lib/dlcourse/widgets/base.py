@@ -38,6 +38,11 @@ WITHHELD_MARK = "__dlcourse_withheld__"
 """Set by the student edition on a reference it leaves out: the assignment it belongs to."""
 
 
+class StudentCodeFailure(Exception):
+    """A student's function failed inside a widget; the message names the function and
+    says what it did (``"your tanh_backward returned None"``), ready to show as is."""
+
+
 @dataclass(frozen=True)
 class Resolved(Generic[ImplT]):
     """Which implementation a widget runs, and the notice that tells the student why.
@@ -82,6 +87,8 @@ def resolve_impl(
             probe(candidate)
         except NotImplementedError:
             return Resolved(fallback, False, f"{prefix}your {name} is not implemented yet.")
+        except StudentCodeFailure as error:  # the probe's own check of what came back
+            return Resolved(fallback, False, f"{prefix}{error} on a small input.")
         except Exception as error:  # any failure means "do not use it"
             reason = f"{type(error).__name__}: {error}"
             return Resolved(
@@ -172,7 +179,8 @@ class WidgetApp(ABC, Generic[StateT]):
 
         An exception (for instance from a student's function on an input the probe did
         not cover) is shown in the status line instead of being raised: inside a widget
-        callback it would otherwise vanish into the browser console.
+        callback it would otherwise vanish into the browser console. The picture is
+        cleared then, so a plot of the previous setting is never shown under the new one.
         """
         try:
             state = self.compute(**self.values())
@@ -180,8 +188,15 @@ class WidgetApp(ABC, Generic[StateT]):
             self.draw(state, fig)
             png = figure_to_png(fig)
         except Exception as error:  # reported to the student instead
-            message = html.escape(f"{type(error).__name__}: {error}")
-            self.status_html.value = f'<span class="dlcourse-error">Error: {message}</span>'
+            text = str(error) if isinstance(error, StudentCodeFailure) else None
+            message = html.escape(text or f"{type(error).__name__}: {error}")
+            self.status_html.value = (
+                f'<span class="dlcourse-error">Error: {message}. The plot is cleared until '
+                "this setting can be drawn.</span>"
+            )
+            self.image.value = b""
+            self.notice_html.value = ""
+            self.state = None
             return None
         self.state = state
         self.image.value = png
