@@ -55,8 +55,9 @@ from autograder.intake import CellRole, NotebookTemplate, TemplateCell
 from autograder.job import JobResult, JobStatus
 from autograder.result_check import check_result
 
-#: Statuses whose scores go into the gradebook. An ERROR or AWAITING_GPU result says
-#: nothing about the student's work, so it leaves any earlier grades as they were.
+#: Statuses whose scores go into the gradebook. An AWAITING_GPU result says nothing about
+#: the student's work yet; an ERROR one clears the notebook's autograded scores instead (the
+#: latest submission decides: an earlier score must not stand for work nobody graded).
 SCORED_STATUSES = frozenset({JobStatus.GRADED, JobStatus.TIMEOUT})
 
 #: The gradebook's thread-local session, as nbgrader creates it.
@@ -240,17 +241,27 @@ class GradebookWriter:
 
         Raises :class:`~autograder.result_check.ResultRefused` for a result the template
         does not allow; nothing is written then.
+
+        An ERROR result scores nothing and leaves no earlier score behind: a notebook
+        already in the gradebook has its autograded scores cleared and flagged
+        ``needs_manual_grade``, so formgrader shows it to the course team (the reason is
+        in the journal and the term report).
         """
-        if result.status not in SCORED_STATUSES:
+        if result.status is not JobStatus.ERROR and result.status not in SCORED_STATUSES:
             return False
-        result = check_result(result, template)
+        if result.status is not JobStatus.ERROR:
+            result = check_result(result, template)
         if (result.assignment, result.notebook) not in self._checked:
             raise GradebookMismatch(
                 f"{result.assignment}/{result.notebook} was not prepared in the gradebook: "
                 "call ensure_assignment with its template before writing results"
             )
         autograded = template.autograded_points
-        points = {verdict.test_id: verdict.points for verdict in result.verdicts}
+        points: dict[str, float | None] = {v.test_id: v.points for v in result.verdicts}
+        if result.status is JobStatus.ERROR:
+            if not self.has_submission(result.assignment, result.student_id):
+                return False  # no earlier score to withdraw; the journal holds the reason
+            points = dict.fromkeys(autograded)
         with self._transaction() as session:
             submission = self._submission(session, result.assignment, result.student_id)
             if timestamp is not None:
@@ -263,7 +274,7 @@ class GradebookWriter:
                 for grade in submitted.grades:
                     if grade.cell.name in autograded:
                         _set_auto_score(grade, points.get(grade.cell.name, 0.0))
-        return True
+        return result.status is not JobStatus.ERROR
 
     def _submission(self, session: DbSession, assignment: str, student_id: str) -> Any:
         """The student's submission with a notebook, grade and comment for every cell."""
@@ -288,16 +299,17 @@ class GradebookWriter:
         return submission
 
 
-def _set_auto_score(grade: Any, score: float) -> None:
+def _set_auto_score(grade: Any, score: float | None) -> None:
     """Set an autograded score the way nbgrader's SaveAutoGrades does, idempotently.
 
     A score that did not change leaves the row alone, so replaying the journal never
     undoes a grader's review; a changed one needs review only if a human scored it.
+    None (the job ended in ERROR) clears the score and always asks for review.
     """
-    if grade.auto_score == score:
+    if grade.auto_score == score and (score is not None or grade.needs_manual_grade):
         return
     grade.auto_score = score
-    grade.needs_manual_grade = grade.manual_score is not None
+    grade.needs_manual_grade = score is None or grade.manual_score is not None
 
 
 def _mirror_cells(session: DbSession, notebook: Any, submitted: Any) -> None:

@@ -283,8 +283,9 @@ def _headline(result: JobResult) -> str:
     if result.status is JobStatus.ERROR:
         # result.error is for the course team (grader internals); the student gets this.
         return (
-            "We could not grade this notebook automatically. The problem is on our side, "
-            "not in your work; the course team will look at it."
+            "We could not grade your latest submission of this notebook automatically, so "
+            "no earlier score of it stands until the course team has looked at it. The "
+            "problem is on our side, not in your work."
         )
     return ""
 
