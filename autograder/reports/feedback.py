@@ -295,6 +295,11 @@ def build_page(result: JobResult, template: NotebookTemplate) -> FeedbackPage:
     titles = section_titles(template)
     scored = result.status in (JobStatus.GRADED, JobStatus.TIMEOUT)
     notices = [text for text in (_timeout_notice(result, template, titles),) if text]
+    if result.execution.get("ended_by") == "memory_limit":
+        notices.append(
+            "Your notebook's processes together used more memory than a grading job may, "
+            "so it was stopped; tests after that point count as missing."
+        )
     return FeedbackPage(
         assignment=result.assignment,
         notebook=result.notebook,

@@ -242,3 +242,10 @@ def test_one_odd_student_id_does_not_stop_the_class_feedback(
     (problem,) = skipped
     assert "student id '../evil' cannot be used in a file name" in problem
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feedback"]  # nothing escaped
+
+
+def test_a_job_stopped_for_memory_says_so(template: NotebookTemplate) -> None:
+    result = make_result("s1", {})
+    result.execution = {"ended_by": "memory_limit"}
+    text = _text(render_feedback(result, template))
+    assert "used more memory than a grading job may" in text

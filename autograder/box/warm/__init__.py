@@ -290,6 +290,8 @@ class WarmBox(Box):
             "kwargs": {"cell_timeout": self.cell_timeout},
             "rlimits": limits.rlimits(),
             "threads": limits.threads,
+            "job_memory_bytes": limits.job_memory_bytes,
+            "tmpfs_bytes": limits.tmpfs_bytes,
         }
         stage_in(workdir, job_dir, uid)
         try:
@@ -345,7 +347,9 @@ class WarmBox(Box):
         returncode = signal_number = None
         if event["event"] == "exit":
             returncode, signal_number = wait_status(int(event["status"]))
-            ended_by = "deadline" if event.get("reason") == "killed" else "exited"
+            ended_by = {"killed": "deadline", "memory_limit": "memory_limit"}.get(
+                str(event.get("reason")), "exited"
+            )
             killed = int(event.get("killed", 0))
             if event.get("survivors"):  # the zygote gave up on some; try from outside
                 message = "warm box: %s processes of uid %s outlived their job"
@@ -372,6 +376,7 @@ class WarmBox(Box):
             self.uids,
             uid,
             subreaper=bool(link.ready.get("subreaper")) if link is not None else True,
+            private_ipc=bool(link.ready.get("private_ipc")) if link is not None else True,
             bwrap_problem=self._bwrap_problem,
             uid_note=self._uid_note,
         )
