@@ -30,7 +30,7 @@ from typing import Any
 
 from autograder.course import CourseError, Term
 from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, checked_name, is_usable_name
-from autograder.intake import match_submission_files
+from autograder.intake import IntakeConfig, match_submission_files
 from autograder.job import GradingJob
 from autograder.sandbox.limits import Limits
 
@@ -212,6 +212,7 @@ class CourseLayout:
         students: Sequence[str] | None = None,
         skip: Callable[[GradingJob], bool] | None = None,
         limits: Limits | None = None,
+        intake: IntakeConfig | None = None,
     ) -> list[GradingJob]:
         """One job per (student, notebook), ordered by student then notebook.
 
@@ -226,6 +227,7 @@ class CourseLayout:
             files = match_submission_files(
                 self.submission_dir(student, assignment),
                 [f"{notebook.name}{NOTEBOOK_SUFFIX}" for notebook in notebooks],
+                intake,
             )
             for notebook in notebooks:
                 job = GradingJob(
@@ -239,6 +241,7 @@ class CourseLayout:
                     needs_gpu=notebook.needs_gpu,
                     limits=limits or Limits(),
                     extra_files=extra,
+                    intake=intake or IntakeConfig(),
                 )
                 if skip is None or not skip(job):
                     jobs.append(job)

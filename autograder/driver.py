@@ -191,7 +191,9 @@ def grade_assignment(
         journal.remove_temporaries(assignment)
         _write_structure(writer, run)
         skip = _already_graded(journal, writer) if only_ungraded else None
-        jobs = run.layout.build_jobs(assignment, run.term.seed, students=students, skip=skip)
+        jobs = run.layout.build_jobs(
+            assignment, run.term.seed, students=students, skip=skip, intake=run.term.intake
+        )
         summary = GradingSummary(assignment)
         if students is None:
             summary.problems.extend(run.layout.refused_students(assignment))

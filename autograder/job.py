@@ -18,6 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograder.intake.validate import IntakeConfig
 from autograder.sandbox.limits import Limits
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class GradingJob:
     needs_gpu: bool = False
     limits: Limits = field(default_factory=Limits)
     extra_files: tuple[Path, ...] = ()
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
+    """The caps on what is read of the submission (the course file's ``[intake]``)."""
     """Whitelisted files copied into the sandbox work dir (data the notebook reads)."""
 
     @property
@@ -83,17 +86,16 @@ class GradingJob:
         file; every extra (data) file; the limits and the GPU need; and the reference
         code (:func:`reference_digest`), so a fixed reference re-grades by itself.
         """
-        from autograder.intake.validate import DEFAULT_MAX_BYTES  # intake imports this module
-
         h = hashlib.sha256()
         identity = (self.assignment, self.notebook, self.student_id, str(self.term_seed))
-        settings = json.dumps([asdict(self.limits), self.needs_gpu], sort_keys=True)
+        caps = [asdict(self.limits), asdict(self.intake), self.needs_gpu]
+        settings = json.dumps(caps, sort_keys=True)
         for part in (*identity, settings, reference_digest()):
             h.update(part.encode() + b"\0")
         # The submission is the student's: past the notebook cap it is never read (intake
         # refuses it), so only its size and time are hashed.
         paths = [Path(self.submission_path)] if self.submission_path else []
-        h.update(files_digest(paths, max_bytes=DEFAULT_MAX_BYTES).encode() + b"\0")
+        h.update(files_digest(paths, max_bytes=self.intake.max_bytes).encode() + b"\0")
         for path in (self.template_path, self.specs_path, *self.extra_files):
             h.update(files_digest([Path(path)]).encode() + b"\0")
         return h.hexdigest()

@@ -113,7 +113,7 @@ def run_intake(job: GradingJob, template: NotebookTemplate) -> tuple[Any, dict[s
             "lost_ids": [],
         }
         return restore_notebook(template, {}), summary
-    notebook, report = intake_notebook(job.submission_path, template)
+    notebook, report = intake_notebook(job.submission_path, template, job.intake)
     return notebook, intake_dict(report)
 
 
