@@ -34,6 +34,7 @@ else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
 from autograder.files import NOTEBOOK_SUFFIX, SPECS_SUFFIX, write_if_changed
+from autograder.intake.validate import IntakeConfig
 
 COURSE_FILE = Path("course") / "course.toml"
 """The course definition, under the repository root."""
@@ -94,6 +95,8 @@ class Course:
     course_id: str
     assignments: tuple[Assignment, ...]
     root: Path
+    intake: IntakeConfig = IntakeConfig()
+    """``[intake]``: what the grader reads of a submission at most (see :func:`intake_caps`)."""
 
     def require_assignments(self) -> tuple[Assignment, ...]:
         """The assignments; a course that lists none yet is an error naming the fix."""
@@ -196,6 +199,9 @@ class Term:
         """The seed of the shipped visible checks: grading never draws from it."""
         return self.seed if self.visible_seed is None else self.visible_seed
 
+    intake: IntakeConfig = IntakeConfig()
+    """The course's intake caps, carried to the grader in ``term.json``."""
+
     def due_instant(self, assignment: str) -> datetime | None:
         """When ``assignment`` is due, as naive UTC (nbgrader's convention); None if no date."""
         dates = self.dates.get(assignment)
@@ -222,6 +228,7 @@ class Term:
                 "timezone",
                 "late_policy",
                 "forbidden_calls",
+                "intake",
                 "assignments",
             ]
         )
@@ -255,7 +262,7 @@ class Term:
             )
         assignments = top.sub("assignments")
         dates = {name: _dates(assignments.sub(name)) for name in assignments.data}
-        return cls(found, seed, dates, policy, zone, forbidden, visible_seed)
+        return cls(found, seed, dates, policy, zone, forbidden, visible_seed, intake_caps(top))
 
     def to_dict(self) -> dict[str, Any]:
         """The term with the keys of its TOML file (dates as ISO strings); JSON-ready."""
@@ -275,6 +282,11 @@ class Term:
             name: {"release": d.release.isoformat(), "due": d.due.isoformat()}
             for name, d in self.dates.items()
         }
+        if self.intake != IntakeConfig():
+            data["intake"] = {
+                "max_notebook_bytes": self.intake.max_bytes,
+                "max_submission_files": self.intake.max_files,
+            }
         return data
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
@@ -293,6 +305,23 @@ class Term:
                 f'cannot read {path} ({error}): it must hold {{"seed": N}} with an integer N'
             ) from error
         return cls.from_table(Table(str(path), "", data))
+
+
+def intake_caps(top: Table) -> IntakeConfig:
+    """The optional ``[intake]`` table of ``top``: ``max_notebook_bytes`` (a notebook
+    larger is not read) and ``max_submission_files`` (a submission folder holding more
+    is not looked into); the defaults are :class:`IntakeConfig`'s."""
+    if "intake" not in top.data:
+        return IntakeConfig()
+    table = top.sub("intake")
+    table.only(["max_notebook_bytes", "max_submission_files"])
+    caps = IntakeConfig(
+        table.get("max_notebook_bytes", int, IntakeConfig.max_bytes),
+        table.get("max_submission_files", int, IntakeConfig.max_files),
+    )
+    if caps.max_bytes < 1 or caps.max_files < 1:
+        raise table.error("max_notebook_bytes and max_submission_files must be at least 1")
+    return caps
 
 
 def _zone(name: str) -> tzinfo:

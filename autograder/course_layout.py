@@ -38,7 +38,7 @@ from autograder.files import (
     checked_name,
     is_usable_name,
 )
-from autograder.intake import match_submission_files
+from autograder.intake import IntakeConfig, match_submission_files
 from autograder.job import GradingJob
 from autograder.sandbox.limits import Limits
 from autograder.specs.plain import calls_check
@@ -274,6 +274,7 @@ class CourseLayout:
         skip: Callable[[GradingJob], bool] | None = None,
         limits: Limits | None = None,
         forbidden_calls: str = "flag",
+        intake: IntakeConfig | None = None,
     ) -> list[GradingJob]:
         """One job per (student, notebook), ordered by student then notebook.
 
@@ -289,6 +290,7 @@ class CourseLayout:
             files = match_submission_files(
                 self.submission_dir(student, assignment),
                 [f"{notebook.name}{NOTEBOOK_SUFFIX}" for notebook in notebooks],
+                intake,
             )
             for notebook in notebooks:
                 job = GradingJob(
@@ -303,6 +305,7 @@ class CourseLayout:
                     limits=limits or Limits(),
                     extra_files=extra,
                     forbidden_calls=forbidden_calls,
+                    intake=intake or IntakeConfig(),
                 )
                 if skip is None or not skip(job):
                     jobs.append(job)

@@ -239,6 +239,7 @@ def grade_assignment(
             students=students,
             skip=skip,
             forbidden_calls=run.term.forbidden_calls,
+            intake=run.term.intake,
         )
         summary = GradingSummary(assignment)
         if students is None:

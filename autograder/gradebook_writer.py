@@ -59,8 +59,9 @@ from autograder.intake import CellRole, NotebookTemplate, TemplateCell
 from autograder.job import JobResult, JobStatus
 from autograder.result_check import check_result
 
-#: Statuses whose scores go into the gradebook. An ERROR or AWAITING_GPU result says
-#: nothing about the student's work, so it leaves any earlier grades as they were.
+#: Statuses whose scores go into the gradebook. An AWAITING_GPU result says nothing about
+#: the student's work yet; an ERROR one clears the notebook's autograded scores instead (the
+#: latest submission decides: an earlier score must not stand for work nobody graded).
 SCORED_STATUSES = frozenset({JobStatus.GRADED, JobStatus.TIMEOUT})
 
 #: The gradebook's thread-local session, as nbgrader creates it.
@@ -266,10 +267,16 @@ class GradebookWriter:
 
         Raises :class:`~autograder.result_check.ResultRefused` for a result the template
         does not allow; nothing is written then.
+
+        An ERROR result scores nothing and leaves no earlier score behind: a notebook
+        already in the gradebook has its autograded scores cleared and flagged
+        ``needs_manual_grade``, so formgrader shows it to the course team (the reason is
+        in the journal and the term report).
         """
-        if result.status not in SCORED_STATUSES:
+        if result.status is not JobStatus.ERROR and result.status not in SCORED_STATUSES:
             return False
-        result = check_result(result, template)
+        if result.status is not JobStatus.ERROR:
+            result = check_result(result, template)
         if (result.assignment, result.notebook) not in self._checked:
             raise GradebookMismatch(
                 f"{result.assignment}/{result.notebook} was not prepared in the gradebook: "
@@ -278,6 +285,13 @@ class GradebookWriter:
         scores = _auto_scores(result, template)
         missing = result.intake.get("status") == "missing"
         unchanged = set(result.unchanged_answers)
+        if result.status is JobStatus.ERROR:
+            if not self.has_submission(result.assignment, result.student_id):
+                return False  # no earlier score to withdraw; the journal holds the reason
+            # The latest submission decides: no earlier autograded score stands.
+            scores = dict.fromkeys(template.autograded_points)
+            missing = False
+        errored = result.status is JobStatus.ERROR
         with self._transaction() as session:
             submission = self._submission(session, result.assignment, result.student_id)
             if timestamp is not None:
@@ -288,7 +302,7 @@ class GradebookWriter:
                 for grade in submitted.grades:
                     if missing or grade.cell.name in scores:
                         _set_auto_score(grade, 0.0 if missing else scores[grade.cell.name])
-                for comment in [] if missing else submitted.comments:
+                for comment in [] if missing or errored else submitted.comments:
                     said = "No response." if comment.cell.name in unchanged else None
                     if comment.auto_comment != said and comment.cell.type != "TaskCell":
                         comment.auto_comment = said
@@ -297,7 +311,7 @@ class GradebookWriter:
                     late_penalty = _plugin_penalty(late_plugin, submission, submitted)
                 if submitted.late_submission_penalty != late_penalty:
                     submitted.late_submission_penalty = late_penalty
-        return True
+        return result.status is not JobStatus.ERROR
 
     def _submission(self, session: DbSession, assignment: str, student_id: str) -> Any:
         """The student's submission with a notebook, grade and comment for every cell."""
@@ -353,9 +367,10 @@ def _set_auto_score(grade: Any, score: float | None) -> None:
 
     A score that did not change leaves the row alone, so replaying the journal never
     undoes a grader's review; a changed one needs review if a human scored it or when
-    no automatic score exists (a written answer).
+    no automatic score exists (a written answer, or a job that ended in ERROR, whose
+    None clears the score).
     """
-    if grade.auto_score == score:
+    if grade.auto_score == score and (score is not None or grade.needs_manual_grade):
         return
     grade.auto_score = score
     grade.needs_manual_grade = grade.manual_score is not None or score is None

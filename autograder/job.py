@@ -18,6 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograder.intake.validate import IntakeConfig
 from autograder.sandbox.limits import Limits
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class GradingJob:
     limits: Limits = field(default_factory=Limits)
     extra_files: tuple[Path, ...] = ()
     """Whitelisted files copied into the sandbox work dir (data the notebook reads)."""
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
+    """The caps on what is read of the submission (the course file's ``[intake]``)."""
     forbidden_calls: str = "flag"
     """The term's policy for calls into an exercise's forbidden modules (``flag``/``zero``)."""
 
@@ -98,17 +101,23 @@ class GradingJob:
         identity = (self.assignment, self.notebook, self.student_id, str(self.term_seed))
         # The default policy adds nothing, so fingerprints from before it existed hold.
         policy = [] if self.forbidden_calls == "flag" else [self.forbidden_calls]
-        settings = json.dumps([asdict(self.limits), self.needs_gpu, *policy], sort_keys=True)
+        caps = [asdict(self.limits), asdict(self.intake), self.needs_gpu, *policy]
+        settings = json.dumps(caps, sort_keys=True)
         for part in (*identity, settings, reference_digest()):
             h.update(part.encode() + b"\0")
-        for path in (self.submission_path, self.template_path, self.specs_path, *self.extra_files):
+        # The submission is the student's: past the notebook cap it is never read (intake
+        # refuses it), so only its size and time are hashed.
+        paths = [Path(self.submission_path)] if self.submission_path else []
+        h.update(files_digest(paths, max_bytes=self.intake.max_bytes).encode() + b"\0")
+        for path in (self.template_path, self.specs_path, *self.extra_files):
             h.update(files_digest([Path(path)] if path else []).encode() + b"\0")
         return h.hexdigest()
 
 
-def files_digest(roots: list[Path], pattern: str = "*") -> str:
+def files_digest(roots: list[Path], pattern: str = "*", *, max_bytes: int | None = None) -> str:
     """Hash of the files at or under ``roots`` (in directories, those matching
-    ``pattern``): their names relative to the root's parent, and their contents.
+    ``pattern``): their names relative to the root's parent, and their contents, read by
+    streaming. A file over ``max_bytes`` is not read: its size and time stand in.
 
     Cached by each file's path, size and modification time: a data set or a library
     that every job shares is read once per change, not once per job.
@@ -120,14 +129,24 @@ def files_digest(roots: list[Path], pattern: str = "*") -> str:
                 info = path.stat()
                 name = str(path.relative_to(root.parent))
                 signature.append((name, str(path), info.st_size, info.st_mtime_ns))
-    return _digest_of(tuple(signature))
+    return _digest_of(tuple(signature), max_bytes)
 
 
 @functools.lru_cache(maxsize=1024)
-def _digest_of(signature: tuple[tuple[str, str, int, int], ...]) -> str:
+def _digest_of(
+    signature: tuple[tuple[str, str, int, int], ...], max_bytes: int | None = None
+) -> str:
     h = hashlib.sha256()
-    for name, path, _size, _mtime in signature:
-        h.update(name.encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
+    for name, path, size, mtime in signature:
+        if max_bytes is not None and size > max_bytes:
+            digest = f"not read: {size} bytes, {mtime}".encode()
+        else:
+            streamed = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    streamed.update(block)
+            digest = streamed.digest()
+        h.update(name.encode() + b"\0" + digest)
     return h.hexdigest()
 
 

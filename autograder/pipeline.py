@@ -27,8 +27,11 @@ import functools
 import json
 import logging
 import math
+import multiprocessing
 import os
+import signal
 import stat
+import sys
 import tempfile
 import time
 import traceback
@@ -114,7 +117,7 @@ def run_intake(job: GradingJob, template: NotebookTemplate) -> tuple[Any, dict[s
             "lost_ids": [],
         }
         return restore_notebook(template, {}), summary
-    notebook, report = intake_notebook(job.submission_path, template)
+    notebook, report = intake_notebook(job.submission_path, template, job.intake)
     return notebook, intake_dict(report)
 
 
@@ -386,6 +389,12 @@ def process_box() -> Box:
     if box is None:
         box = ColdBox(runtime)
     atexit.register(box.close)
+    if multiprocessing.parent_process() is not None and (
+        signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        # A pool ends its workers with SIGTERM: leave through atexit, so the box closes
+        # (its zygote, uids and state dir) instead of dying with them held.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
     return box
 
 

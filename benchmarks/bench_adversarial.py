@@ -65,6 +65,7 @@ LABELS = {
     "escapes": "files written outside the sandbox",
     "leftover_processes": "leftover processes",
     "tampering": "gradebook/journal/protected files tampered",
+    "ipc_shared": "IPC objects seen across jobs",
 }
 
 

@@ -4,7 +4,14 @@ Usage::
 
     python benchmarks/bench_throughput.py [--submissions N] [--quick] [--workers W]
                                     [--box auto|warm|cold] [--no-stock] [--no-dask]
-                                    [--json PATH] [--keep DIR] [--enforce-targets]
+                                    [--hostile-memory] [--json PATH] [--keep DIR]
+                                    [--enforce-targets]
+
+``--hostile-memory`` also grades the class made hostile (every submission carries a sparse
+multi-GiB file, thousands of files, or a FIFO and a hard link; ``_hostile_class.py``) and
+the honest class again, each in a fresh interpreter, and prints the driver's and its
+largest worker's peak memory side by side: the hostile class must cost at most 100 MiB
+more (exit 1 otherwise).
 
 Builds one nbgrader course of N honest submissions of the fixture ``mini`` notebook
 (default 40; mostly right, every fourth partly wrong, see ``_honest_course.py``) and
@@ -31,6 +38,7 @@ submissions; ``--box`` picks our box (default ``auto``: the warm box where it ca
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -46,6 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _honest_course import HonestStudent, build_honest_course, honest_mix  # noqa: E402
+from _hostile_class import LIMIT_MIB, compare_memory  # noqa: E402
 from _stock import autograde, generate_assignment, notebook_scores  # noqa: E402
 from _targets import add_enforce_flag, targets_status, write_report  # noqa: E402
 
@@ -84,6 +93,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-stock", action="store_true", help="skip stock nbgrader")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask cluster")
+    parser.add_argument(
+        "--hostile-memory",
+        action="store_true",
+        help="also compare the driver's peak memory on the class made hostile",
+    )
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     parser.add_argument("--keep", type=Path, help="build in this (new) folder and keep it")
     add_enforce_flag(parser)
@@ -247,7 +261,18 @@ def main(argv: list[str]) -> int:
         modes.append(run_local(_copy(base, workdir / "local"), ids, args.workers))
         if not args.no_dask:
             modes.append(run_dask(_copy(base, workdir / "dask"), ids, args.workers, workdir))
-        return report(args, students, modes)
+        status = report(args, students, modes)
+        if args.hostile_memory:
+            lines, figures = compare_memory(base, workdir / "memory", args.workers)
+            print("\n".join(lines))
+            over = [who for who, extra in figures["extra_mib"].items() if extra > LIMIT_MIB]
+            verdict = "NO: " + ", ".join(over) if over else "yes"
+            print(f"hostile class within +{LIMIT_MIB:g} MiB: {verdict}")
+            if args.json:
+                data = json.loads(args.json.read_text(encoding="utf-8"))
+                args.json.write_text(json.dumps({**data, "hostile_memory": figures}, indent=1))
+            status = 1 if over else status
+        return status
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -8,6 +8,7 @@ shares nothing with any other job. The interpreter runs a short bootstrap
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -155,6 +156,9 @@ class ColdBox(Box):
             if self.use_bwrap is False:
                 disabled = LayerStatus(False, "disabled by the caller (use_bwrap=False)")
                 report = report.replace({layer: disabled for layer in BWRAP_LAYERS})
+                root = os.geteuid() == 0
+                ipc = LayerStatus(root, "launcher unshares them per job" if root else "needs root")
+                report = report.replace({Layer.PRIVATE_IPC: ipc})
             self._layers = report.replace(
                 {Layer.ISOLATED_INTERPRETER: LayerStatus(True, "python -I")}
             )

@@ -4,6 +4,10 @@ Example::
 
     course_id = "dl101"
 
+    [intake]                       # optional: what the grader reads of a submission at most
+    max_notebook_bytes = 20971520  # a larger notebook is not read (default 20 MiB)
+    max_submission_files = 1000    # a folder holding more is not looked into (default 1000)
+
     [[assignments]]
     name = "a1"                    # the folder name under solutions/ and assignments/
     # source = "solutions/a1"      # default: solutions/<name>
@@ -32,6 +36,7 @@ from autograder.course import (
     CourseError,
     NotebookEntry,
     Table,
+    intake_caps,
     read_toml,
 )
 from autograder.course_layout import CONFIG_FILE, _read_nbgrader_config, notebook_needs_gpu
@@ -47,7 +52,7 @@ def load_course(path: str | os.PathLike[str]) -> Course:
     path = Path(path).resolve()
     root = path.parent.parent
     top = Table(path.name, "", read_toml(path))
-    top.only(["course_id", "assignments"])
+    top.only(["course_id", "intake", "assignments"])
     course_id = top.get("course_id", str, example='"dl101"')
     _check_nbgrader_course_id(path.parent / CONFIG_FILE, course_id)
     # No [[assignments]] yet is a valid course (a new one); commands that need one call
@@ -59,7 +64,7 @@ def load_course(path: str | os.PathLike[str]) -> Course:
         if assignment.name in seen:
             raise table.error(f"assignment name {assignment.name!r} is used twice: rename one")
         seen.add(assignment.name)
-    return Course(course_id, assignments, root)
+    return Course(course_id, assignments, root, intake_caps(top))
 
 
 def _check_nbgrader_course_id(config: Path, course_id: str) -> None:

@@ -46,6 +46,9 @@ class AssignmentSummary:
     """Notebooks per final status."""
     rows: list[PassRateRow] = field(default_factory=list)
     histogram_png: bytes = b""
+    attention: list[tuple[str, str, str]] = field(default_factory=list)
+    """(student, notebook, reason) of each notebook whose latest grading ended in ERROR:
+    it has no score (an earlier one does not stand) until the course team looks at it."""
 
     @property
     def mean(self) -> float:
@@ -93,6 +96,9 @@ def summarize(space: TermWorkspace, assignment: str) -> AssignmentSummary:
         if isinstance(entry, JournalError) or entry.notebook not in templates:
             continue
         summary.counts[entry.status] = summary.counts.get(entry.status, 0) + 1
+        if entry.status is JobStatus.ERROR:
+            reason = (entry.error.strip().splitlines() or ["no reason recorded"])[0][:300]
+            summary.attention.append((entry.student_id, entry.notebook, reason))
         if entry.status in _SCORED:
             scored.append(entry)
             summary.totals[entry.student_id] = summary.totals.get(entry.student_id, 0.0) + (
@@ -151,6 +157,10 @@ def _section(summary: AssignmentSummary) -> str:
         "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in table_cells(row)) + "</tr>"
         for row in summary.rows
     )
+    attention = "".join(
+        f"<li>{_e(student)} · {_e(notebook)}: {_e(reason)}</li>"
+        for student, notebook, reason in summary.attention
+    )
     return "\n".join(
         [
             f'<section id="{_e(summary.name)}"><h2>{_e(summary.name)}</h2>',
@@ -164,6 +174,9 @@ def _section(summary: AssignmentSummary) -> str:
             f'<img alt="{_e(summary.name)}: histogram of total scores" '
             f'src="data:image/png;base64,{image}">',
             f"<h3>Pass rate per test</h3><table><tr>{header}</tr>{body}</table>",
+            f"<h3>Needs the course team's attention (no score stands)</h3><ul>{attention}</ul>"
+            if attention
+            else "",
             "</section>",
         ]
     )

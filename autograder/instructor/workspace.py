@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autograder.course import COURSE_FILE, Assignment, Course, CourseError, Term
@@ -80,7 +80,7 @@ def open_workspace(
         # bubblewrap.
         root.chmod(0o700)
     _ignore_in_git(root)
-    term.write_json(root / TERM_FILE)
+    replace(term, intake=course.intake).write_json(root / TERM_FILE)
     config = (
         "# Written by autograder.instructor from course/course.toml; regenerated on use.\n"
         "c = get_config()  # noqa: F821\n"

@@ -13,6 +13,7 @@ fails its tests if it is not code), so an accidental retype costs nothing.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -119,20 +120,32 @@ MATCH_RULES: tuple[MatchRule, ...] = (
 
 
 def match_submission_files(
-    submission_dir: str | os.PathLike[str], expected_names: Sequence[str]
+    submission_dir: str | os.PathLike[str],
+    expected_names: Sequence[str],
+    config: IntakeConfig | None = None,
 ) -> SubmissionFiles:
     """Map each expected notebook name to a file in ``submission_dir``; never raises.
 
     Only regular ``.ipynb`` files directly in the directory are candidates (symlinks and
     hidden files are not: a link could point at the grader's own files). Whatever is not
-    matched is listed as ignored.
+    matched is listed as ignored. A folder of more than ``config.max_files`` entries is
+    not looked into: every notebook counts as missing.
     """
     directory = Path(submission_dir)
+    config = config or IntakeConfig()
     try:
-        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        with os.scandir(directory) as listing:
+            entries = list(itertools.islice(listing, config.max_files + 1))
     except OSError as error:
         note = Note(NoteKind.MISSING_FILE, f"cannot list {directory}: {error.strerror}")
         return SubmissionFiles(missing=tuple(expected_names), notes=(note,))
+    if len(entries) > config.max_files:
+        note = Note(
+            NoteKind.MISSING_FILE,
+            f"the submission folder holds more than {config.max_files} files; it was not read",
+        )
+        return SubmissionFiles(missing=tuple(expected_names), notes=(note,))
+    entries.sort(key=lambda entry: entry.name)
     candidates = {entry.name: Path(entry.path) for entry in entries if _is_candidate(entry)}
     unmatched = list(dict.fromkeys(expected_names))
     matched: dict[str, Path] = {}

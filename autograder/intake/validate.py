@@ -31,14 +31,17 @@ from autograder.intake.status import (
 from autograder.intake.template import NotebookTemplate, flag
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_FILES = 1000
 
 
 @dataclass(frozen=True)
 class IntakeConfig:
-    """Limits for reading submissions."""
+    """Limits for reading submissions: the one home of the trusted side's intake caps."""
 
     #: Files larger than this are not read at all (status ``too_large``).
     max_bytes: int = DEFAULT_MAX_BYTES
+    #: A submission folder with more entries than this is not looked into at all.
+    max_files: int = DEFAULT_MAX_FILES
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,39 @@ def check_size(state: ReadState) -> ReadState:
         info = os.lstat(state.path)
     except OSError as error:
         return state.stop(IntakeStatus.UNREADABLE, f"cannot open the file: {error.strerror}")
-    if not stat.S_ISREG(info.st_mode):
-        # a symlink could point at the grader's own files; a FIFO would block the read
-        note = Note(NoteKind.NOT_REGULAR_FILE, "the submission is not a regular file")
-        return state.noted(note).stop(IntakeStatus.UNREADABLE, note.message)
     if info.st_size > state.config.max_bytes:
         return state.stop(IntakeStatus.TOO_LARGE, _too_large(info.st_size, state.config))
+    problem = _not_plain(state.path, info)
+    if problem is not None:
+        note = Note(NoteKind.NOT_REGULAR_FILE, f"the submission {problem}; it was not read")
+        return state.noted(note).stop(IntakeStatus.UNREADABLE, note.message)
     return state
+
+
+def _not_plain(path: str | os.PathLike[str], info: os.stat_result) -> str | None:
+    """Why a file is not a plain file of its own (None when it is one), from ``lstat``.
+
+    A symlink could point at the grader's own files, a FIFO or device would block or
+    never end the read, a hard link shares its bytes with a file elsewhere, and a sparse
+    file claims gigabytes it does not hold: none is anything an honest student submits.
+    """
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file (a FIFO, device or socket)"
+    if info.st_nlink > 1:
+        return "is a hard link to another file"
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        return f"cannot be opened ({error.strerror})"
+    try:
+        hole = os.lseek(descriptor, 0, os.SEEK_HOLE)  # the file's size where it has none
+    except OSError:
+        hole = info.st_size  # a filesystem that cannot say has no holes to show
+    finally:
+        os.close(descriptor)
+    return "is a sparse file (it has holes)" if hole < info.st_size else None
 
 
 def read_bytes(state: ReadState) -> ReadState:

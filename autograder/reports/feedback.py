@@ -444,8 +444,9 @@ def _headline(result: JobResult) -> str:
     if result.status is JobStatus.ERROR:
         # result.error is for the course team (grader internals); the student gets this.
         return (
-            "We could not grade this notebook automatically. The problem is on our side, "
-            "not in your work; the course team will look at it."
+            "We could not grade your latest submission of this notebook automatically, so "
+            "no earlier score of it stands until the course team has looked at it. The "
+            "problem is on our side, not in your work."
         )
     return ""
 
@@ -461,6 +462,11 @@ def build_page(
     scored = result.status in (JobStatus.GRADED, JobStatus.TIMEOUT)
     missing = notebook_missing(result.intake)
     notices = [text for text in (_timeout_notice(result, template, titles),) if text]
+    if result.execution.get("ended_by") == "memory_limit":
+        notices.append(
+            "Your notebook's processes together used more memory than a grading job may, "
+            "so it was stopped; tests after that point count as missing."
+        )
     penalty = late.penalty if late is not None and scored else 0.0
     # The missing-file note is the headline already; the rest of the intake's notes stay.
     intake = _intake_notes(result.intake, template, titles)

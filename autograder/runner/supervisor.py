@@ -6,11 +6,13 @@ an unprivileged uid, killing a process tree or a whole uid, and the driver's swe
 - The cold box runs this file as its launcher (``python -I supervisor.py CONFIG_JSON --
   ARGV...``, see :func:`main`), inside bubblewrap or not: it marks itself a child
   subreaper, forks the job into its own session under the rlimits and the job's uid,
-  waits for the job, the deadline, a SIGTERM (also sent if its parent dies) or, when
-  the job still runs as root, a process-count overflow; then SIGKILLs every
-  descendant and reports. Status fd protocol, JSON lines: ``{"event": "started",
-  "pid", "subreaper"}`` once the job is forked, then ``{"event": "exit", "reason",
-  "returncode", "signal", "killed"}``. The job never inherits the fd.
+  waits for the job, the deadline, a SIGTERM (also sent if its parent dies), the
+  job's processes together holding more than ``job_memory_bytes`` or, when the job
+  still runs as root, a process-count overflow; then SIGKILLs every descendant and
+  reports. Outside bubblewrap a root launcher first gives the job private namespaces
+  (:func:`private_namespaces`). Status fd protocol, JSON lines: ``{"event": "started",
+  "pid", "subreaper", "private_ipc"}`` once the job is forked, then ``{"event":
+  "exit", "reason", "returncode", "signal", "killed"}``. The job never inherits the fd.
 - The warm box's zygote (:mod:`autograder.runner.zygote`) imports it from the student
   runtime: its children become jobs with :func:`apply_rlimits` and :func:`become`, and
   a job ends with :func:`kill_uid`.
@@ -36,6 +38,10 @@ PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 IPC_RMID = 0
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
 
 THREAD_VARIABLES: tuple[str, ...] = (
     "OMP_NUM_THREADS",
@@ -46,10 +52,10 @@ THREAD_VARIABLES: tuple[str, ...] = (
 """Thread-pool sizes read by torch, NumPy's BLAS and numexpr: a job's thread budget."""
 
 WATCHDOG_INTERVAL = 0.05
-"""How often the launcher counts a root job's processes; short, so a fork bomb gets
-little past ``max_processes`` before the watchdog notices."""
-IDLE_INTERVAL = 1.0
-"""Without a watchdog the launcher only wakes for SIGCHLD/SIGTERM or the deadline."""
+"""How often the launcher counts a job's memory (and a root job's processes); short, so a
+fork bomb gets little past ``max_processes`` before the watchdog notices."""
+MEMORY_INTERVAL = 0.25
+"""How often the zygote sums each running job's memory."""
 KILL_ROUNDS = 400
 """Bound on :func:`kill_uid`'s wait, so a process that cannot die never hangs it."""
 ROUND_SECONDS = 0.0025
@@ -154,7 +160,50 @@ def descendants(root: int, table: Iterable[Proc] | None = None) -> list[int]:
     return found
 
 
+def job_memory(pids: Iterable[int]) -> int:
+    """Bytes of private memory the processes ``pids`` hold together (RssAnon + RssShmem).
+
+    Read from ``/proc/PID/status``, which any uid may read (``smaps`` would need
+    CAP_SYS_PTRACE, which the sandbox does not keep). Anonymous pages a forked child
+    still shares with its parent count in both, so the sum errs on the high side.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", "rb") as handle:
+                lines = handle.read().decode("ascii", "replace").splitlines()
+        except OSError:
+            continue  # gone meanwhile
+        for line in lines:
+            if line.startswith(("RssAnon:", "RssShmem:")):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
 # --- becoming a job -------------------------------------------------------------------------
+
+
+def private_namespaces(tmpfs_bytes: int) -> None:
+    """Move this process into its own IPC, network and mount namespaces (needs
+    CAP_SYS_ADMIN, so before :func:`become`); raises OSError where the kernel refuses.
+
+    Its System V and POSIX IPC objects, and its abstract unix sockets (named per network
+    namespace), then die with it and no other job can reach them; ``/dev/shm`` and
+    ``/dev/mqueue`` are fresh mounts only it sees.
+    """
+
+    def mount(source: str | None, target: str, kind: str | None, flags: int, data: str) -> None:
+        encoded = [None if v is None else v.encode() for v in (source, target, kind, data)]
+        if _libc.mount(*encoded[:3], ctypes.c_ulong(flags), encoded[3]) != 0:
+            raise OSError(ctypes.get_errno(), f"cannot mount {kind or 'private'} at {target}")
+
+    if _libc.unshare(CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare of the IPC, network and mount namespaces")
+    mount(None, "/", None, MS_REC | MS_PRIVATE, "")  # nothing below leaks to the host
+    fresh = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    mount("tmpfs", "/dev/shm", "tmpfs", fresh, f"size={int(tmpfs_bytes)},mode=1777")
+    os.makedirs("/dev/mqueue", exist_ok=True)
+    mount("mqueue", "/dev/mqueue", "mqueue", fresh, "")
 
 
 def apply_rlimits(rlimits: Iterable[tuple[str, int, int]]) -> None:
@@ -419,20 +468,31 @@ def main() -> None:
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     wake_on = {signal.SIGCHLD, signal.SIGTERM}
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, wake_on)
+    private_ipc = ""
+    if config["private_ipc"]:  # bubblewrap gives every job these namespaces already
+        try:
+            private_namespaces(config["tmpfs_bytes"])
+            private_ipc = "own IPC and network namespaces, fresh /dev/shm and /dev/mqueue"
+        except OSError as error:
+            private_ipc = f"refused: {error}"
     job_pid = _start_job(config, argv, old_mask)
-    status.write(json.dumps({"event": "started", "pid": job_pid, "subreaper": subreaper}) + "\n")
+    started = {"event": "started", "pid": job_pid, "subreaper": subreaper}
+    status.write(json.dumps({**started, "private_ipc": private_ipc}) + "\n")
 
     reason = "exited"
-    interval = WATCHDOG_INTERVAL if config["watchdog"] else IDLE_INTERVAL
     while (job_status := reap(job_pid)) is None:
         remaining = config["deadline"] - time.monotonic()
         if remaining <= 0:
             reason = "deadline"
             break
-        if config["watchdog"] and len(descendants(os.getpid())) > config["max_processes"]:
+        job = descendants(os.getpid())
+        if config["watchdog"] and len(job) > config["max_processes"]:
             reason = "process_limit"
             break
-        info = signal.sigtimedwait(wake_on, min(remaining, interval))
+        if job_memory(job) > config["job_memory_bytes"]:
+            reason = "memory_limit"
+            break
+        info = signal.sigtimedwait(wake_on, min(remaining, WATCHDOG_INTERVAL))
         if info is not None and info.si_signo == signal.SIGTERM:
             reason = "terminated"
             break

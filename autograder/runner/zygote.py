@@ -7,8 +7,10 @@ milliseconds instead of the seconds a fresh interpreter spends on ``import torch
 Each child is a fresh copy-on-write process tree: what one job changes in memory
 (a monkeypatched numpy) is invisible to every other. What a child does before the
 job's code runs is in :mod:`autograder.runner.zygote_child`; when a job's main
-process exits, or the driver asks for a kill at the deadline, the zygote kills every
-process of the job's uid (:func:`autograder.runner.supervisor.kill_uid`) before it reports.
+process exits, the driver asks for a kill at the deadline, or the job's processes
+together hold more than its memory cap (summed every ``MEMORY_INTERVAL``), the zygote
+kills every process of the job's uid (:func:`autograder.runner.supervisor.kill_uid`)
+before it reports.
 
 Protocol: one ``AF_UNIX``/``SOCK_SEQPACKET`` socket inherited as ``control_fd``, one
 JSON object per packet.
@@ -16,7 +18,8 @@ JSON object per packet.
 driver → zygote::
 
     {"op": "run", "job": ID, "uid": N, "workdir": PATH, "entry": "module:function",
-     "kwargs": {...}, "rlimits": [[NAME, SOFT, HARD], ...], "threads": N}
+     "kwargs": {...}, "rlimits": [[NAME, SOFT, HARD], ...], "threads": N,
+     "job_memory_bytes": N, "tmpfs_bytes": N}
         with the job's stdout and stderr write ends attached (SCM_RIGHTS)
     {"op": "kill", "job": ID}
     end of file: kill every job, then exit
@@ -24,8 +27,9 @@ driver → zygote::
 zygote → driver::
 
     {"event": "ready", "protocol": N, "pid": PID, "subreaper": BOOL, "setuid": BOOL,
-     "preloaded": [...], "failed": {MODULE: ERROR}, "threads": N}
-    {"event": "exit", "job": ID, "status": WAIT_STATUS, "reason": "exited"|"killed",
+     "private_ipc": BOOL, "preloaded": [...], "failed": {MODULE: ERROR}, "threads": N}
+    {"event": "exit", "job": ID, "status": WAIT_STATUS,
+     "reason": "exited"|"killed"|"memory_limit",
      "killed": N, "survivors": N}
     {"event": "exit", "job": ID, "error": TEXT}      (the job could not be started)
 
@@ -44,21 +48,26 @@ import selectors
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from autograder.runner.supervisor import (
+    MEMORY_INTERVAL,
     PR_SET_CHILD_SUBREAPER,
     PR_SET_PDEATHSIG,
     become,
     flush_streams,
+    job_memory,
     kill_uid,
     prctl,
+    private_namespaces,
+    processes,
 )
 from autograder.runner.zygote_child import run_child
 
-PROTOCOL = 1
+PROTOCOL = 2
 """Bumped whenever a message changes; the driver refuses a zygote that speaks another."""
 
 _MAX_PACKET = 1 << 20
@@ -76,16 +85,22 @@ class _Job:
     pid: int
     killed_count: int = 0
     survivors: int = 0
+    memory_cap: int = 0
+    """Bytes all the job's processes may hold together (0: no cap)."""
     kill_requested: bool = False
+    over_memory: bool = False
     status: int | None = None
 
 
 class Zygote:
     """Forks children on request, reaps them, and kills their uids when they end."""
 
-    def __init__(self, control: socket.socket, uid_range: tuple[int, int]) -> None:
+    def __init__(
+        self, control: socket.socket, uid_range: tuple[int, int], private_ipc: bool
+    ) -> None:
         self.control = control
         self.uid_range = uid_range
+        self.private_ipc = private_ipc
         self.jobs: dict[str, _Job] = {}
         self.by_pid: dict[int, _Job] = {}
         self.finished: list[_Job] = []
@@ -133,14 +148,14 @@ class Zygote:
             flush_streams()  # or the child inherits and re-flushes the zygote's buffers
             pid = os.fork()
             if pid == 0:
-                run_child(request, fds, self.pid)
+                run_child({**request, "private_ipc": self.private_ipc}, fds, self.pid)
         except Exception as exc:  # a bad request or a failed fork: the driver decides
             self.send({"event": "exit", "job": job_id, "error": f"{type(exc).__name__}: {exc}"})
             return
         finally:
             for fd in fds:
                 os.close(fd)
-        job = _Job(job_id, uid, pid)
+        job = _Job(job_id, uid, pid, memory_cap=int(request.get("job_memory_bytes", 0)))
         self.jobs[job_id] = job
         self.by_pid[pid] = job
 
@@ -151,6 +166,18 @@ class Zygote:
             killed, _survivors = kill_uid(job.uid, self.reap)
             job.killed_count += killed
 
+    def watch_memory(self) -> None:
+        """Kill each running job whose processes together hold more than its cap."""
+        capped = [job for job in self.jobs.values() if job.status is None and job.memory_cap]
+        if not capped:
+            return
+        table = processes()
+        for job in capped:
+            pids = [p.pid for p in table if str(job.uid) in p.uids[:3] and not p.zombie]
+            if job_memory(pids) > job.memory_cap:
+                job.over_memory = True
+                self.kill(job.job_id)
+
     def finish(self) -> None:
         """Clean up after, and report, every job whose main process has exited."""
         while self.finished:
@@ -159,6 +186,7 @@ class Zygote:
             job.killed_count += killed
             del self.jobs[job.job_id]
             reason = "killed" if job.kill_requested else "exited"
+            reason = "memory_limit" if job.over_memory else reason
             self.send(
                 {
                     "event": "exit",
@@ -195,7 +223,8 @@ class Zygote:
         """Run until the driver closes the control socket, then kill every job."""
         running = True
         while running:
-            for key, _events in self.selector.select(timeout=1.0):
+            timeout = MEMORY_INTERVAL if self.jobs else 1.0
+            for key, _events in self.selector.select(timeout=timeout):
                 if key.fd == self._wake_r:
                     with suppress(BlockingIOError):
                         while os.read(self._wake_r, 4096):
@@ -203,6 +232,7 @@ class Zygote:
                 elif not self.handle():
                     running = False
             self.reap()
+            self.watch_memory()
             self.finish()
         for job in list(self.jobs.values()):
             kill_uid(job.uid, self.reap)
@@ -239,12 +269,13 @@ def warm_up(loaded: list[str]) -> None:
         pyplot.close(figure)
 
 
-def _can_setuid(uid: int) -> bool:
-    """Whether a child of ours can become ``uid`` (CAP_SETUID survived the sandbox)."""
+def _child_can(step: Callable[[], object]) -> bool:
+    """Whether a child of ours can take ``step`` (becoming a uid needs CAP_SETUID, private
+    namespaces CAP_SYS_ADMIN: what survived the sandbox)."""
     pid = os.fork()
     if pid == 0:
         try:
-            become(uid, uid)
+            step()
             os._exit(0)
         finally:
             os._exit(1)
@@ -270,13 +301,14 @@ def main(config_json: str) -> None:
     except Exception as exc:  # only a lost optimisation
         failed["warm-up"] = f"{type(exc).__name__}: {exc}"[:500]
     uid_range = (int(config["uid_min"]), int(config["uid_max"]))
-    can_setuid = _can_setuid(uid_range[0])
+    can_setuid = _child_can(lambda: become(uid_range[0], uid_range[0]))
+    private_ipc = _child_can(lambda: private_namespaces(2**20))
     flush_streams()
     # Everything imported so far lives as long as the zygote: moving it out of the
     # collector's reach keeps children from dirtying (copying) those pages.
     gc.collect()
     gc.freeze()
-    zygote = Zygote(control, uid_range)
+    zygote = Zygote(control, uid_range, private_ipc)
     zygote.send(
         {
             "event": "ready",
@@ -284,6 +316,7 @@ def main(config_json: str) -> None:
             "pid": os.getpid(),
             "subreaper": subreaper,
             "setuid": can_setuid,
+            "private_ipc": private_ipc,
             "preloaded": loaded,
             "failed": failed,
             "threads": len(os.listdir("/proc/self/task")),

@@ -2,10 +2,11 @@
 
 In order: its own session; ``/dev/null`` as stdin and the driver's pipes as
 stdout/stderr; every other descriptor closed (above all the zygote's control
-socket); signal handlers and mask reset; the job's hard rlimits; no new privileges;
-the job's own uid and gid with no supplementary groups (setuid away from root
-empties the permitted and effective capabilities, and the inheritable set is
-cleared here); a parent-death signal; the job's work dir as cwd, HOME and TMPDIR
+socket); signal handlers and mask reset; its own IPC, network and mount namespaces
+with a fresh ``/dev/shm`` and ``/dev/mqueue`` (where the zygote can); the job's hard
+rlimits; no new privileges; the job's own uid and gid with no supplementary groups
+(setuid away from root empties the permitted and effective capabilities, and the
+inheritable set is cleared here); a parent-death signal; the job's work dir as cwd, HOME and TMPDIR
 parent; fresh seeds for the global random generators. Only then is the entry
 (``"module:function"``) called as ``entry(workdir, **kwargs)``; its int is the exit
 status, and the process ends with :func:`os._exit` whatever happens.
@@ -38,6 +39,7 @@ from autograder.runner.supervisor import (
     become,
     exit_after,
     prctl,
+    private_namespaces,
 )
 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
@@ -112,6 +114,8 @@ def _become_job(request: dict[str, Any], fds: list[int], zygote_pid: int) -> Non
     os.dup2(fds[1], 2)
     # The control socket, other jobs' pipes, the selector: none may reach the job.
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    if request.get("private_ipc"):  # the zygote proved it can: failing now is fatal
+        private_namespaces(int(request.get("tmpfs_bytes", 2**20)))
     apply_rlimits(request["rlimits"])
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     become(int(request["uid"]), int(request["uid"]))

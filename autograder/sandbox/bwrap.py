@@ -81,6 +81,10 @@ class BwrapSpec:
     keep_setuid_caps: bool = False
     """Root driver: keep only CAP_SETUID/SETGID/KILL so the reaper can drop to the job uid."""
 
+    keep_admin_cap: bool = False
+    """With ``keep_setuid_caps``, also CAP_SYS_ADMIN: the warm box's zygote gives each
+    child its own namespaces and mounts (the children drop every capability)."""
+
 
 @dataclass(frozen=True)
 class _Mount:
@@ -98,7 +102,9 @@ class _Mount:
         if self.kind in ("ro-bind", "ro-bind-try", "bind", "symlink"):
             return [f"--{self.kind}", self.src, self.dst]
         if self.kind == "tmpfs":
-            return ["--size", str(tmpfs_bytes), "--tmpfs", self.dst]
+            # /dev/shm as on any Linux (sticky, world-writable): the job's uid may use it.
+            perms = ["--perms", "1777"] if self.dst == "/dev/shm" else []
+            return [*perms, "--size", str(tmpfs_bytes), "--tmpfs", self.dst]
         if self.kind == "dir":
             return ["--perms", _DIR_MODE, "--dir", self.dst]
         return [f"--{self.kind}", self.dst]  # proc, dev
@@ -192,7 +198,8 @@ def build_bwrap_argv(bwrap: str, spec: BwrapSpec, command: Sequence[str]) -> lis
     ]
     if spec.keep_setuid_caps:
         argv += ["--cap-drop", "ALL"]
-        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL"):
+        admin = ("CAP_SYS_ADMIN",) if spec.keep_admin_cap else ()
+        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", *admin):
             argv += ["--cap-add", cap]
     mounts = _with_parent_dirs([*_system_mounts(), *_caller_mounts(spec)])
     # sorted() is stable: same-depth mounts keep their (meaningful) order.

@@ -37,6 +37,8 @@ class Layer(str, Enum):
     NO_NETWORK = "no_network"
     READONLY_FS = "readonly_fs"
     PID_NAMESPACE = "pid_namespace"
+    PRIVATE_IPC = "private_ipc"
+    JOB_MEMORY = "job_memory"
 
 
 BWRAP_LAYERS: tuple[Layer, ...] = (
@@ -281,11 +283,17 @@ def detect_layers(
         reachable = unreachable_path(INTERPRETER_PATHS, *identity)
         if reachable is not None:
             why += f"; only under bubblewrap, since {reachable}"
+    bwrap_problem = bwrap_unavailable(bwrap)
+    ipc_why = "bubblewrap's namespaces and /dev/shm, per job"
+    if bwrap_problem is not None:
+        ipc_why = "launcher unshares them per job" if os.geteuid() == 0 else "needs root"
     return layer_report(
         isolated=LayerStatus(True, "when the job is started as python -I"),
         subreaper=LayerStatus(True, "launcher adopts orphans and kills them at exit"),
         uid=LayerStatus(identity is not None, why),
-        bwrap_problem=bwrap_unavailable(bwrap),
+        bwrap_problem=bwrap_problem,
+        private_ipc=LayerStatus(bwrap_problem is None or os.geteuid() == 0, ipc_why),
+        job_memory=LayerStatus(True, "launcher sums the job's memory and kills it past the cap"),
     )
 
 
@@ -295,12 +303,16 @@ def layer_report(
     subreaper: LayerStatus,
     uid: LayerStatus,
     bwrap_problem: str | None,
+    private_ipc: LayerStatus,
+    job_memory: LayerStatus,
     bwrap_detail: str = "via bubblewrap",
     details: Mapping[Layer, str] | None = None,
 ) -> IsolationReport:
     """The one way every box reports its layers: the :data:`ALWAYS_ON` ones (``details``
-    replacing how a box provides one), the interpreter, the subreaper, the uid, and the
-    bubblewrap layers (active unless ``bwrap_problem`` says why not)."""
+    replacing how a box provides one), the interpreter, the subreaper, the uid, the
+    bubblewrap layers (active unless ``bwrap_problem`` says why not), the job's private
+    IPC (System V, POSIX mqueues, ``/dev/shm``, abstract sockets) and the bound on the
+    memory of all its processes together."""
     layers = {
         layer: LayerStatus(True, (details or {}).get(layer, how))
         for layer, how in ALWAYS_ON.items()
@@ -308,6 +320,10 @@ def layer_report(
     layers[Layer.ISOLATED_INTERPRETER] = isolated
     layers[Layer.SUBREAPER] = subreaper
     layers[Layer.UNPRIVILEGED_UID] = uid
+    layers[Layer.PRIVATE_IPC] = private_ipc
+    layers[Layer.JOB_MEMORY] = job_memory
     for layer in BWRAP_LAYERS:
         layers[layer] = LayerStatus(bwrap_problem is None, bwrap_problem or bwrap_detail)
+    if private_ipc.active and bwrap_problem is not None:  # its namespaces include the network
+        layers[Layer.NO_NETWORK] = LayerStatus(True, "the job's own network namespace")
     return IsolationReport(layers)

@@ -30,6 +30,10 @@ class Limits:
     memory_bytes: int = 4 * _GIB
     """Virtual address space per process (RLIMIT_AS); an allocation past it raises MemoryError."""
 
+    job_memory_bytes: int = 4 * _GIB
+    """Private resident memory of all the job's processes together; past it the job is
+    killed (``ended_by="memory_limit"``). RLIMIT_AS bounds each process only."""
+
     max_processes: int = 256
     """Processes/threads of the job (RLIMIT_NPROC, plus the reaper's count watchdog).
 
@@ -70,6 +74,7 @@ class Limits:
         for name in (
             "cpu_seconds",
             "memory_bytes",
+            "job_memory_bytes",
             "max_processes",
             "max_open_files",
             "max_file_size",

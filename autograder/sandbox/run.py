@@ -88,7 +88,8 @@ class SandboxResult:
     """Why the job ended.
 
     ``exited``: on its own; ``deadline``: the wall clock; ``process_limit``: the
-    process-count watchdog; ``terminated``: the launcher was told to stop;
+    process-count watchdog; ``memory_limit``: the job's processes together held more
+    than ``Limits.job_memory_bytes``; ``terminated``: the launcher was told to stop;
     ``backstop``: the runner had to kill the tree itself; ``launcher_lost``: the
     launcher died early (a job running as root killed it) and the runner swept up.
     """
@@ -265,6 +266,15 @@ def _report(
         ),
         uid=LayerStatus(identity is not None, identity_why),
         bwrap_problem=bwrap_problem,
+        private_ipc=LayerStatus(True, "bubblewrap's namespaces and /dev/shm, per job")
+        if bwrap_problem is None
+        else LayerStatus(
+            str(started.get("private_ipc", "")).startswith("own"),
+            started.get("private_ipc") or "needs bubblewrap or a root driver",
+        ),
+        job_memory=LayerStatus(
+            True, f"launcher kills the job past {job.limits.job_memory_bytes} bytes in all"
+        ),
         details={Layer.RLIMITS: nproc},
     )
 
@@ -387,6 +397,9 @@ def _attempt(job: _Job, identity: tuple[int, int] | None, bwrap_path: str | None
         "max_processes": job.limits.max_processes,
         # Root ignores RLIMIT_NPROC, so a job left as root needs counting.
         "watchdog": identity is None and os.geteuid() == 0,
+        "job_memory_bytes": job.limits.job_memory_bytes,
+        "private_ipc": bwrap_path is None and os.geteuid() == 0,
+        "tmpfs_bytes": job.limits.tmpfs_bytes,
     }
     reaper = REAPER_MOUNT if bwrap_path else str(REAPER_SCRIPT)
     command = [sys.executable, "-I", reaper, json.dumps(config), "--", *job.argv]

@@ -29,7 +29,7 @@ import numpy as np
 from autograder.course import FORBIDDEN_FLAG, FORBIDDEN_POLICIES, FORBIDDEN_ZERO
 from autograder.job import TestVerdict, VerdictStatus
 from autograder.specs.cases import KINDS, case_numbers, reference_outputs
-from autograder.specs.spec import CheckSpec, Inputs, SpecError
+from autograder.specs.spec import CheckSpec, SpecError
 from dlcourse.checks.casefile import (
     NUMERIC_KINDS,
     CaseArchive,
@@ -138,9 +138,9 @@ def _judge_file(
     count = len(inputs.cases)
     try:
         archive = CaseArchive(path, limits)
-    except (CaseFileError, OSError) as error:
-        problem = f"the recorded outputs could not be read ({_own_text(error)})"
-        return [CaseOutcome(kind, number, problem) for number in range(1, count + 1)]
+    except Exception as error:  # hostile bytes: whatever the readers raise fails these cases
+        unreadable = f"the recorded outputs could not be read ({_own_text(error)})"
+        return [CaseOutcome(kind, number, unreadable) for number in range(1, count + 1)]
     with archive:
         names: dict[int, list[str]] = {}
         errors: set[int] = set()
@@ -152,15 +152,18 @@ def _judge_file(
                 errors.add(entry.case)
             elif entry.section == "forbidden":
                 flagged.add(entry.case)
-        return [
-            CaseOutcome(
-                kind,
-                index + 1,
-                _judge_case(spec, archive, index, case.inputs, names.get(index, []), errors),
-                _forbidden(spec, archive, index) if index in flagged else (),
-            )
-            for index, case in enumerate(inputs.cases)
-        ]
+        outcomes = []
+        problem: str | None
+        for index, case in enumerate(inputs.cases):
+            # The reference runs outside the guard: its failure is the grader's own fault.
+            expected = reference_outputs(spec, case.inputs)
+            try:
+                problem = _judge_case(spec, archive, index, expected, names.get(index, []), errors)
+            except Exception as error:  # any reader or comparison fault on recorded bytes
+                problem = f"the recorded outputs could not be read ({_own_text(error)})"
+            forbidden = _forbidden(spec, archive, index) if index in flagged else ()
+            outcomes.append(CaseOutcome(kind, index + 1, problem, forbidden))
+        return outcomes
 
 
 def _forbidden(spec: CheckSpec, archive: CaseArchive, index: int) -> tuple[str, ...]:
@@ -185,16 +188,15 @@ def _judge_case(
     spec: CheckSpec,
     archive: CaseArchive,
     index: int,
-    inputs: Inputs,
+    expected: dict[str, np.ndarray],
     got_names: list[str],
     errors: set[int],
 ) -> str | None:
-    """The problem with one recorded case, or None when its outputs match the reference."""
+    """The problem with one recorded case, or None when its outputs match ``expected``."""
     if index in errors:
         return _error_problem(archive, error_key(index))
     if not got_names:
         return "nothing was recorded for this case"
-    expected = reference_outputs(spec, inputs)
     problem = compare_names(got_names, list(expected), reveal=False)
     if problem is not None:
         return problem

@@ -329,3 +329,27 @@ def test_a_changed_reference_grades_every_job_again_by_itself(
     assert unchanged.seen == []
     assert sorted(again.seen) == sorted(ALL_JOBS)
     assert summary.unchanged == 0
+
+
+def test_a_resubmission_ending_in_error_leaves_no_earlier_score_and_asks_for_review(
+    course: Path,
+):
+    grade(course, PreparedExecutor())
+    first = auto_scores(course, "s01", "part1")
+    assert any(score for score in first.values())
+    add_submission(course, "s01", notebooks=("part1",), answer="resubmitted")
+    job = CourseLayout.open(course).build_jobs(ASSIGNMENT, TERM_SEED, students=["s01"])[0]
+    # What the pipeline returns when the trusted side raises on the new submission.
+    failed = JobResult.failed(job, RuntimeError("trusted side raised"), max_score=10.0)
+    summary = grade(course, PreparedExecutor(overrides={("s01", "part1"): failed.to_dict()}))
+    assert summary.errors == 1
+    rows = [
+        row
+        for row in dump_gradebook(db(course))["grade"]
+        if row[1:3] == ("s01", "part1") and row[3] in ("test_relu", "test_softmax")
+    ]
+    assert [(row[5], row[8]) for row in rows] == [(None, 1), (None, 1)]
+    assert set(auto_scores(course, "s02", "part1").values()) != {None}  # others untouched
+    grade(course, PreparedExecutor())  # the fault fixed: the next run scores it again
+    again = auto_scores(course, "s01", "part1")
+    assert again["test_relu"] is not None and again["test_softmax"] is not None

@@ -186,9 +186,23 @@ def test_awaiting_gpu_is_not_shown_as_a_zero(template: NotebookTemplate) -> None
 def test_grader_error_hides_internal_details(template: NotebookTemplate) -> None:
     result = make_result("s1", {}, status=JobStatus.ERROR, error="KeyError in specs.py line 12")
     text = _text(render_feedback(result, template))
-    assert "We could not grade this notebook automatically" in text
+    assert "We could not grade your latest submission of this notebook automatically" in text
     assert "specs.py" not in text
+    assert "no earlier score of it stands" in text
     assert "relu_forward_test – / 2 not graded" in text
+
+
+def test_the_term_report_lists_each_error_with_its_reason() -> None:
+    from datetime import datetime, timezone
+
+    from autograder.instructor.term_report import AssignmentSummary, render
+
+    summary = AssignmentSummary("a1", 10.0, attention=[("s1", "nb", "RuntimeError: <boom>")])
+    page = render("course", "term", [summary], datetime.now(timezone.utc))
+    assert "Needs the course team's attention (no score stands)" in page
+    assert "s1 · nb: RuntimeError: &lt;boom&gt;" in page
+    plain = render("course", "term", [AssignmentSummary("a1", 10.0)], datetime.now(timezone.utc))
+    assert "attention" not in plain
 
 
 def test_json_round_trip_renders_the_same_page(template: NotebookTemplate) -> None:
@@ -295,3 +309,10 @@ def test_the_late_penalty_is_shown_with_the_score_before_and_after(
     assert "6 of the 12 points are graded by hand and are not in this score yet." in text
     on_time = _text(render_feedback(result, template, Lateness(due, due, 0.0)))
     assert "submitted 2027-03-01 23:59 UTC, on time." in on_time and "Score: 5 / 12" in on_time
+
+
+def test_a_job_stopped_for_memory_says_so(template: NotebookTemplate) -> None:
+    result = make_result("s1", {})
+    result.execution = {"ended_by": "memory_limit"}
+    text = _text(render_feedback(result, template))
+    assert "used more memory than a grading job may" in text

@@ -93,3 +93,17 @@ def test_the_real_reference_digest_covers_dlcourse_and_the_specs_package() -> No
     roots = {path.name for path in job_module.reference_dirs()}
     assert roots == {"dlcourse", "specs"}
     assert reference_digest() == reference_digest()
+
+
+def test_a_multi_gigabyte_sparse_submission_is_fingerprinted_without_reading_it(job: GradingJob):
+    import resource
+
+    with open(job.submission_path, "r+b") as handle:
+        handle.truncate(3 * 2**30)  # 3 GiB on paper, nothing on disk
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    first = job.fingerprint()
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    assert grown < 100 * 2**20
+    with open(job.submission_path, "r+b") as handle:
+        handle.truncate(3 * 2**30 + 1)
+    assert job.fingerprint() != first  # its size still counts

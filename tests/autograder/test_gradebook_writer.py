@@ -218,12 +218,26 @@ def test_result_with_a_test_reported_twice_is_refused(course, writer, templates)
         writer.write(result, templates["part1"])
 
 
-@pytest.mark.parametrize("status", [JobStatus.ERROR, JobStatus.AWAITING_GPU])
-def test_unscored_results_leave_the_gradebook_alone(course, writer, templates, status):
+def test_awaiting_a_gpu_leaves_the_gradebook_alone(course, writer, templates):
     writer.write(result_for("s01", "part1", {"test_relu": 2.0}), templates["part1"])
     before = raw_rows(course)
+    status = JobStatus.AWAITING_GPU
     assert not writer.write(result_for("s01", "part1", {}, status), templates["part1"])
     assert not writer.write(result_for("s02", "part1", {}, status), templates["part1"])
+    assert raw_rows(course) == before
+    assert not writer.has_submission(ASSIGNMENT, "s02")
+
+
+def test_an_error_withdraws_the_earlier_score_and_flags_it_for_review(course, writer, templates):
+    writer.write(result_for("s01", "part1", {"test_relu": 2.0}), templates["part1"])
+    error = result_for("s01", "part1", {}, JobStatus.ERROR)
+    assert not writer.write(error, templates["part1"])
+    with Gradebook(db_url(course), course_id="") as gradebook:
+        grade = gradebook.find_grade("test_relu", "part1", ASSIGNMENT, "s01")
+        assert grade.auto_score is None and grade.needs_manual_grade
+    before = raw_rows(course)
+    assert not writer.write(error, templates["part1"])  # replaying it changes nothing
+    assert not writer.write(result_for("s02", "part1", {}, JobStatus.ERROR), templates["part1"])
     assert raw_rows(course) == before
     assert not writer.has_submission(ASSIGNMENT, "s02")
 

@@ -36,6 +36,25 @@ def test_the_course_file_gives_typed_assignments_with_defaults(course_dir):
     assert notebook.runtime_budget == DEFAULT_RUNTIME_BUDGET
 
 
+def test_the_intake_caps_of_the_course_file_reach_every_grading_job(course_dir, tmp_path):
+    from autograder.course_layout import CourseLayout
+    from autograder.instructor.workspace import open_workspace
+    from autograder.intake import IntakeConfig
+
+    assert load_course(course_dir / "course" / "course.toml").intake == IntakeConfig()
+    caps = "[intake]\nmax_notebook_bytes = 5000\nmax_submission_files = 7\n\n"
+    text = COURSE_TOML.replace("[[assignments]]", caps + "[[assignments]]", 1)
+    (course_dir / "course" / "course.toml").write_text(text, encoding="utf-8")
+    space = open_workspace(course_dir, workspace=tmp_path / "ws")
+    assert space.course.intake == IntakeConfig(max_bytes=5000, max_files=7)
+    layout = CourseLayout.open(space.root)
+    (space.root / "submitted" / "s1" / "mini").mkdir(parents=True)
+    (job,) = layout.build_jobs("mini", 1, intake=layout.term().intake)
+    assert job.intake == IntakeConfig(max_bytes=5000, max_files=7)
+    message = _course_error(course_dir, text.replace("= 7", "= 0"))
+    assert "must be at least 1" in message
+
+
 def test_an_unknown_key_names_its_place_and_the_close_match(course_dir):
     message = _course_error(course_dir, COURSE_TOML.replace("points = 19", "point = 19"))
     assert message == (

@@ -223,6 +223,20 @@ def test_exact_names_are_matched(tmp_path):
     assert files.renamed == () and files.missing == () and files.ignored == ()
 
 
+def test_a_folder_of_more_files_than_the_cap_is_not_looked_into(tmp_path):
+    from autograder.intake.validate import IntakeConfig
+
+    (tmp_path / "hw1.ipynb").write_text("{}")
+    for index in range(10):
+        (tmp_path / f"junk{index}").write_text("")
+    files = match_submission_files(tmp_path, ["hw1.ipynb"], IntakeConfig(max_files=5))
+    assert files.matched == {} and files.missing == ("hw1.ipynb",)
+    assert [note.message for note in files.notes] == [
+        "the submission folder holds more than 5 files; it was not read"
+    ]
+    assert match_submission_files(tmp_path, ["hw1.ipynb"], IntakeConfig(max_files=11)).matched
+
+
 def test_single_renamed_notebook_is_matched_and_noted(tmp_path):
     (tmp_path / "my homework.ipynb").write_text("{}")
     files = match_submission_files(tmp_path, ["hw1.ipynb"])

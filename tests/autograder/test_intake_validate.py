@@ -215,6 +215,41 @@ def test_symlinked_submission_is_not_followed(template, notebooks):
     assert [note.kind for note in outcome.notes] == [NoteKind.NOT_REGULAR_FILE]
 
 
+def _hard_link(notebooks, path):
+    os.link(path, notebooks.directory / "twin.ipynb")
+    return path
+
+
+def _sparse(notebooks, path):
+    data = path.read_bytes()
+    with open(path, "r+b") as handle:
+        handle.truncate(len(data) + 2 * 2**20)  # a hole after the notebook's bytes
+    return path
+
+
+def _fifo(notebooks, path):
+    path.unlink()
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_hard_link, "is a hard link to another file"),
+        (_sparse, "is a sparse file (it has holes)"),
+        (_fifo, "is not a regular file (a FIFO, device or socket)"),
+    ],
+    ids=["hard-link", "sparse", "fifo"],
+)
+def test_hard_links_sparse_files_and_fifos_are_refused_unread(template, notebooks, make, reason):
+    path = make(notebooks, notebooks.write(notebooks.submission()))
+    outcome = read_submission(path, template)
+    assert outcome.status is IntakeStatus.UNREADABLE
+    assert outcome.message == f"the submission {reason}; it was not read"
+    assert [note.kind for note in outcome.notes] == [NoteKind.NOT_REGULAR_FILE]
+
+
 def test_byte_order_mark_is_tolerated(template, notebooks):
     data = b"\xef\xbb\xbf" + notebooks.text(notebooks.submission()).encode()
     outcome = read_submission_bytes(data, template)

@@ -274,7 +274,10 @@ def test_loopback_server_on_the_host_is_unreachable_inside(tmp_path: Path) -> No
             work = tmp_path / f"work-{use_bwrap}"
             work.mkdir()
             results[use_bwrap] = run_sandboxed(py(code), workdir=work, use_bwrap=use_bwrap)
-    assert results[False].stdout == b"connected\n"  # control: the server is reachable
+        socket.create_connection(("127.0.0.1", port), timeout=3).close()  # control: it listens
+    # A root driver's plain launcher gives the job its own network namespace too.
+    plain = b"blocked" if os.geteuid() == 0 else b"connected"
+    assert results[False].stdout.startswith(plain)
     assert results[True].stdout.startswith(b"blocked"), results[True].stderr
     assert results[True].layers.is_active(Layer.NO_NETWORK)
 
@@ -410,3 +413,70 @@ def test_required_bwrap_that_cannot_start_raises(workdir: Path) -> None:
         run_sandboxed(py("pass"), workdir=workdir, bwrap="/bin/false", use_bwrap=True)
     with pytest.raises(SandboxUnavailable, match="not installed"):
         run_sandboxed(py("pass"), workdir=workdir, bwrap="/no/such/bwrap", use_bwrap=True)
+
+
+# --- IPC between jobs ------------------------------------------------------------------------
+
+TESTS_DIR = Path(__file__).resolve().parent
+NOTHING_SEEN = {"shm": 0, "sem": 0, "msg": 0, "mqueue": False, "dev_shm": [], "abstract": False}
+
+
+def _ipc_job(entry: str, workdir: Path, use_bwrap: bool, shared: Path | None = None):
+    """Run ``warm_jobs.<entry>`` (the warm box's IPC probes) as one cold job."""
+    if shared is not None:
+        (workdir / "witness.txt").write_text(str(shared))
+    code = (
+        f"import sys, pathlib; sys.path.insert(0, {str(TESTS_DIR)!r}); import warm_jobs; "
+        f"sys.exit(warm_jobs.{entry}(pathlib.Path('.'), 1.0))"
+    )
+    paths = [TESTS_DIR] if shared is None else [TESTS_DIR]
+    return run_sandboxed(
+        py(code),
+        workdir=workdir,
+        use_bwrap=use_bwrap,
+        read_only_paths=paths,
+        writable_paths=[shared] if shared is not None else [],
+    )
+
+
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_ipc_objects_of_one_job_reach_neither_a_later_nor_a_concurrent_job(
+    tmp_path: Path, use_bwrap: bool
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    works = []
+    for name in ("maker", "finder", "holder", "snooper"):
+        (tmp_path / name).mkdir()
+        works.append(tmp_path / name)
+    made = _ipc_job("make_ipc", works[0], use_bwrap)
+    assert made.returncode == 0, made.stdout + made.stderr
+    later = _ipc_job("find_ipc", works[1], use_bwrap)
+    assert json.loads(later.stdout) == NOTHING_SEEN
+    assert later.layers.is_active(Layer.PRIVATE_IPC), later.layers.summary()
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(_ipc_job, "make_ipc", works[2], use_bwrap, shared)
+        snooper = pool.submit(_ipc_job, "find_ipc", works[3], use_bwrap, shared)
+        held, snooped = holder.result(), snooper.result()
+    assert held.returncode == 0, held.stdout + held.stderr
+    assert json.loads(snooped.stdout) == NOTHING_SEEN
+
+
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_a_job_whose_processes_together_exceed_the_job_memory_cap_is_killed(
+    workdir: Path, use_bwrap: bool
+) -> None:
+    code = (
+        f"import sys, pathlib; sys.path.insert(0, {str(TESTS_DIR)!r}); import warm_jobs; "
+        "sys.exit(warm_jobs.memory_team(pathlib.Path('.'), 1.0))"
+    )
+    limits = Limits(memory_bytes=512 * 2**20, job_memory_bytes=400 * 2**20, wall_seconds=60)
+    result = run_sandboxed(
+        py(code), workdir=workdir, limits=limits, use_bwrap=use_bwrap, read_only_paths=[TESTS_DIR]
+    )
+    assert result.ended_by == "memory_limit", result.stderr
+    assert b"never stopped" not in result.stdout
+    assert result.layers.is_active(Layer.JOB_MEMORY)

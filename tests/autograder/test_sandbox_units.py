@@ -142,8 +142,12 @@ def test_detect_layers_explains_a_missing_or_broken_bwrap() -> None:
     assert absent.missing[Layer.BUBBLEWRAP] == "not installed: apt-get install bubblewrap"
     assert "user=None" in absent.missing[Layer.UNPRIVILEGED_UID]
     broken = detect_layers(bwrap="/bin/false")
-    assert broken.missing[Layer.NO_NETWORK].startswith("bwrap fails here")
+    assert broken.missing[Layer.PID_NAMESPACE].startswith("bwrap fails here")
     assert broken.is_active(Layer.RLIMITS)
+    # Without bubblewrap a root launcher still unshares IPC and network per job.
+    root = os.geteuid() == 0
+    assert broken.is_active(Layer.PRIVATE_IPC) is root
+    assert broken.is_active(Layer.NO_NETWORK) is root
 
 
 # --- bwrap argv ------------------------------------------------------------------------------

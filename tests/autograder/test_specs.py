@@ -6,6 +6,7 @@ import dataclasses
 import io
 import shutil
 import struct
+import sys
 import zipfile
 from pathlib import Path
 
@@ -335,3 +336,40 @@ def test_direct_check_finds_specs_through_the_environment(tmp_path, monkeypatch)
     monkeypatch.setenv(SPECS_ENV, str(tmp_path))
     with pytest.raises(SpecError, match="no specs define test 'mse_loss_test'"):
         direct_check("mse_loss_test", lambda y_hat, y: None)
+
+
+def test_junk_before_the_zip_header_fails_the_cases_with_a_sentence(tmp_path):
+    grade(SPEC, tmp_path, reference_relu)
+    honest = _hidden_output(tmp_path).read_bytes()
+    _hidden_output(tmp_path).write_bytes(b"junk" * 64 + honest)
+    verdict = decide(SPEC, tmp_path / "inputs", tmp_path / "outputs", 5)
+    assert verdict.passed_cases == 2
+    assert "is not a valid .npz archive" in verdict.message
+
+
+@pytest.mark.parametrize("polyglot", [False, True], ids=["bare", "with-a-zip-inside"])
+def test_a_bare_npy_renamed_npz_fails_the_cases_with_a_sentence(tmp_path, polyglot):
+    grade(SPEC, tmp_path, reference_relu)
+    honest = _hidden_output(tmp_path).read_bytes()
+    buffer = io.BytesIO()
+    # A .npy whose data bytes end in a whole zip: zipfile finds the zip, np.load an array.
+    payload = np.frombuffer(honest, dtype=np.uint8) if polyglot else np.zeros(3)
+    np.save(buffer, payload)
+    _hidden_output(tmp_path).write_bytes(buffer.getvalue())
+    verdict = decide(SPEC, tmp_path / "inputs", tmp_path / "outputs", 5)
+    assert verdict.passed_cases == 2
+    assert "is not a valid .npz archive" in verdict.message
+
+
+def test_any_exception_reading_one_case_fails_that_case_not_the_job(tmp_path, monkeypatch):
+    deciding = sys.modules["autograder.specs.decide"]
+
+    grade(SPEC, tmp_path, reference_relu)
+
+    def broken(*args, **kwargs):
+        raise AttributeError("'numpy.ndarray' object has no attribute 'close'")
+
+    monkeypatch.setattr(deciding, "compare_outputs", broken)
+    verdict = decide(SPEC, tmp_path / "inputs", tmp_path / "outputs", 5)
+    assert verdict.passed_cases == 0 and verdict.status is VerdictStatus.FAILED
+    assert "could not be read (AttributeError)" in verdict.message

@@ -190,8 +190,8 @@ def test_layers_are_reported_per_mode(box: WarmBox, request: pytest.FixtureReque
     assert all(report.is_active(layer) for layer in always)
     if box.layers().is_active(Layer.BUBBLEWRAP):
         assert report.missing == {}
-    else:
-        assert set(report.missing) == set(bwrap_layers)
+    else:  # each child's own network namespace stands in for bubblewrap's
+        assert set(report.missing) == set(bwrap_layers) - {Layer.NO_NETWORK}
         assert all("use_bwrap=False" in why for why in report.missing.values())
 
 
@@ -248,3 +248,37 @@ def test_a_runtime_without_the_zygote_is_refused(tmp_path: Path) -> None:
 def test_non_root_driver_is_refused(warm_runtime: Path) -> None:  # noqa: F811
     with pytest.raises(SandboxUnavailable, match="root"):
         WarmBox(warm_runtime)
+
+
+@needs_root
+def test_no_state_dir_is_left_in_tmp_even_after_a_killed_driver(
+    warm_runtime: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="warm-tmp-"))  # a /tmp of its own, to list
+    tmp_path.chmod(0o755)  # plain-mode job uids traverse it to their work dirs
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    box = make_box(warm_runtime, slots=1, preload=(), use_bwrap=False)
+    base = box.uids[0]
+    discard_box(box)
+    assert not list(tmp_path.glob("warmbox-*"))  # closed: nothing left
+    # A driver killed outright leaves its state dir; the next box on the range removes it.
+    code = (
+        "import os, signal, sys; from pathlib import Path; from autograder.box.warm import WarmBox;"
+        f"WarmBox(Path(sys.argv[1]), slots=1, uid_base={base}, preload=(), use_bwrap=False,"
+        f" jobs_root=Path(sys.argv[2])); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", code, str(warm_runtime), str(tmp_path / "jobs")], timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert [p.name for p in tmp_path.glob("warmbox-*")] == [f"warmbox-{base}"]
+    WarmBox(warm_runtime, slots=1, uid_base=base, preload=(), use_bwrap=False).close()
+    assert not list(tmp_path.glob("warmbox-*"))
+    shutil.rmtree(tmp_path, ignore_errors=True)

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,40 @@ def test_shared_memory_a_job_leaves_is_removed(bwrap_box: WarmBox, tmp_path: Pat
     assert made.returncode == 0, made.stdout + made.stderr
     listed = bwrap_box.run(workdir(tmp_path, name="b"), Limits(), entry="warm_jobs:list_shm")
     assert int(made.stdout) not in json.loads(listed.stdout)
+
+
+NOTHING_SEEN = {"shm": 0, "sem": 0, "msg": 0, "mqueue": False, "dev_shm": [], "abstract": False}
+
+
+def test_ipc_objects_of_one_job_are_invisible_to_a_later_one(box: WarmBox, tmp_path: Path) -> None:
+    made = box.run(workdir(tmp_path, name="a"), Limits(), entry="warm_jobs:make_ipc")
+    assert made.returncode == 0, made.stdout + made.stderr
+    found = box.run(workdir(tmp_path, name="b"), Limits(), entry="warm_jobs:find_ipc")
+    assert json.loads(found.stdout) == NOTHING_SEEN
+    assert box.layers().is_active(Layer.PRIVATE_IPC)
+
+
+def test_ipc_objects_of_one_job_are_invisible_to_a_concurrent_one(
+    box: WarmBox, tmp_path: Path
+) -> None:
+    _host, inside = witness_dir(box)
+    works = [workdir(tmp_path, {"witness.txt": inside}, name=n) for n in ("maker", "finder")]
+    with ThreadPoolExecutor(2) as pool:
+        maker = pool.submit(box.run, works[0], Limits(), entry="warm_jobs:make_ipc")
+        finder = pool.submit(box.run, works[1], Limits(), entry="warm_jobs:find_ipc")
+        made, found = maker.result(), finder.result()
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert json.loads(found.stdout) == NOTHING_SEEN
+
+
+def test_a_job_whose_processes_together_exceed_the_job_memory_cap_is_killed(
+    box: WarmBox, tmp_path: Path
+) -> None:
+    limits = Limits(memory_bytes=2**30, job_memory_bytes=600 * 2**20, wall_seconds=60)
+    result = box.run(workdir(tmp_path), limits, entry="warm_jobs:memory_team")
+    assert result.ended_by == "memory_limit", result.stderr
+    assert b"never stopped" not in result.stdout
+    assert not uid_processes(box.uids)
 
 
 def test_killed_zygote_is_replaced_and_its_job_reported_as_backstop(

@@ -252,3 +252,80 @@ def tricky_outputs(workdir: Path, cell_timeout: float) -> int:
     os.mkfifo(outputs / "pipe")
     (workdir / "results.json").symlink_to("/etc/passwd")
     return 0
+
+
+IPC_NAME = "dlcourse-ipc-probe"
+"""The name every IPC probe object carries (POSIX mqueue, /dev/shm file, abstract socket)."""
+
+
+def _mq(flags: int) -> int:
+    """mq_open(3) through ctypes (Python has no binding); the descriptor, or -errno."""
+    librt = ctypes.CDLL("librt.so.1", use_errno=True)
+    librt.mq_open.restype = ctypes.c_int
+    attr = (ctypes.c_long * 8)(0, 4, 64, 0)  # flags, maxmsg, msgsize, curmsgs
+    fd = librt.mq_open(f"/{IPC_NAME}".encode(), flags, 0o666, attr)
+    return fd if fd >= 0 else -ctypes.get_errno()
+
+
+def make_ipc(workdir: Path, cell_timeout: float) -> int:
+    """Create one IPC object of every kind; with a witness, hold them until told to stop."""
+    made = {
+        "shm": _libc.shmget(IPC_PRIVATE, 2**16, IPC_CREAT | 0o666),
+        "sem": _libc.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666),
+        "msg": _libc.msgget(IPC_PRIVATE, IPC_CREAT | 0o666),
+        "mqueue": _mq(os.O_CREAT | os.O_RDWR),
+    }
+    Path("/dev/shm", IPC_NAME).write_text("left behind")
+    os.chmod(f"/dev/shm/{IPC_NAME}", 0o666)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(f"\0{IPC_NAME}")
+    listener.listen(1)
+    print(json.dumps(made))
+    witness = Path("witness.txt")
+    if witness.exists():  # the concurrent variant: keep everything alive meanwhile
+        shared = Path(witness.read_text())
+        (shared / "made").write_text("ready")
+        _wait_for(shared / "looked")
+    return 0 if min(made.values()) >= 0 else 1
+
+
+def find_ipc(workdir: Path, cell_timeout: float) -> int:
+    """Print which IPC objects of another job this one can see or open."""
+    witness = Path("witness.txt")
+    if witness.exists():
+        shared = Path(witness.read_text())
+        _wait_for(shared / "made")
+    seen = {
+        kind: len(Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:])
+        for kind in ("shm", "sem", "msg")
+    }
+    seen["mqueue"] = _mq(os.O_RDONLY) >= 0
+    seen["dev_shm"] = sorted(os.listdir("/dev/shm"))
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(f"\0{IPC_NAME}")
+        seen["abstract"] = True
+    except OSError:
+        seen["abstract"] = False
+    if witness.exists():
+        (shared / "looked").write_text("done")
+    print(json.dumps(seen))
+    return 0
+
+
+def memory_team(workdir: Path, cell_timeout: float) -> int:
+    """Four processes of 160 MiB each: every one under RLIMIT_AS, together over a job cap."""
+    children = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            hold = bytearray(160 * 2**20)
+            hold[::4096] = b"x" * len(hold[::4096])  # touch every page: resident
+            time.sleep(60)
+            os._exit(0)
+        children.append(pid)
+    hold = bytearray(160 * 2**20)
+    hold[::4096] = b"x" * len(hold[::4096])
+    time.sleep(60)
+    print("never stopped")
+    return 0

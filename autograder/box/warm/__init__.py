@@ -85,6 +85,9 @@ DEFAULT_PRELOAD: tuple[str, ...] = ("numpy", "torch", "IPython", "matplotlib", "
 """Imported once by the zygote. ``matplotlib.pyplot`` builds the font list, which a
 job (whose uid cannot write the zygote's cache dir) would otherwise rebuild each time."""
 
+STATE_PREFIX = "warmbox-"
+"""The box's state dir is ``<tmp>/warmbox-<first uid>``: one per held uid range."""
+
 DEFAULT_ENTRY = "autograder.runner.execute:run_workdir"
 """Called in each child as ``entry(workdir, cell_timeout=...)``; its int is the exit status."""
 
@@ -164,11 +167,17 @@ class WarmBox(Box):
             self._free.put(slot)
         try:
             self._reservation = UidReservation(self.uids)
-            self._state = Path(tempfile.mkdtemp(prefix="warmbox-"))
+            # Named by the uid range we now hold alone: whatever an earlier box on it left
+            # (its driver killed before close) is ours to remove, so none accumulates.
+            state = Path(tempfile.gettempdir()) / f"{STATE_PREFIX}{self.uids[0]}"
+            if state.is_symlink():
+                state.unlink()
+            remove_tree(state)
+            self._state = state
             # Spawned from one long-lived thread: bwrap's --die-with-parent fires when
             # the *thread* that started it exits, and run() threads come and go.
             self._spawner = ThreadPoolExecutor(1, thread_name_prefix="warmbox-spawner")
-            private_dir(self._state)
+            private_dir(self._state)  # refuses a path someone else planted meanwhile
             self.jobs_root = private_dir(Path(jobs_root or self._state / "jobs").absolute())
             bwrap, self._bwrap_problem = choose_bwrap(use_bwrap)
             self._uid_note = self._check_plain_paths() if bwrap is None else ""
@@ -290,6 +299,8 @@ class WarmBox(Box):
             "kwargs": {"cell_timeout": self.cell_timeout},
             "rlimits": limits.rlimits(),
             "threads": limits.threads,
+            "job_memory_bytes": limits.job_memory_bytes,
+            "tmpfs_bytes": limits.tmpfs_bytes,
         }
         stage_in(workdir, job_dir, uid)
         try:
@@ -345,7 +356,9 @@ class WarmBox(Box):
         returncode = signal_number = None
         if event["event"] == "exit":
             returncode, signal_number = wait_status(int(event["status"]))
-            ended_by = "deadline" if event.get("reason") == "killed" else "exited"
+            ended_by = {"killed": "deadline", "memory_limit": "memory_limit"}.get(
+                str(event.get("reason")), "exited"
+            )
             killed = int(event.get("killed", 0))
             if event.get("survivors"):  # the zygote gave up on some; try from outside
                 message = "warm box: %s processes of uid %s outlived their job"
@@ -372,6 +385,7 @@ class WarmBox(Box):
             self.uids,
             uid,
             subreaper=bool(link.ready.get("subreaper")) if link is not None else True,
+            private_ipc=bool(link.ready.get("private_ipc")) if link is not None else True,
             bwrap_problem=self._bwrap_problem,
             uid_note=self._uid_note,
         )

@@ -23,7 +23,7 @@ from typing import Any
 
 from autograder.runner import supervisor
 
-PROTOCOL = 1
+PROTOCOL = 2
 """Must equal :data:`autograder.runner.zygote.PROTOCOL` (kept apart so the driver
 need not import the in-sandbox runner package)."""
 

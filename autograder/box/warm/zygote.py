@@ -6,8 +6,9 @@ student runtime first on ``sys.path``, the driver's editable-install finder remo
 :func:`autograder.runner.zygote.main`. Under bubblewrap it gets the cold box's view
 (system, interpreter, runtime read-only; no network; its own pid namespace) plus the
 jobs root, writable, at :data:`JOBS_MOUNT`. It stays uid 0 there with CAP_SETUID,
-CAP_SETGID and CAP_KILL only, which is what handing each job its own uid and killing
-that uid afterwards needs; the children drop all of them.
+CAP_SETGID, CAP_KILL and CAP_SYS_ADMIN only, which is what handing each job its own
+uid, namespaces and ``/dev/shm``, and killing that uid afterwards, needs; the children
+drop all of them.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class ZygoteConfig:
             workdir_mount=JOBS_MOUNT,
             read_only_paths=(self.runtime_dir,),
             keep_setuid_caps=True,
+            keep_admin_cap=True,
         )
         return build_bwrap_argv(self.bwrap, spec, command)
 
@@ -88,6 +90,7 @@ def warm_layers(
     uid: int | None,
     *,
     subreaper: bool,
+    private_ipc: bool,
     bwrap_problem: str | None,
     uid_note: str = "",
 ) -> IsolationReport:
@@ -107,6 +110,15 @@ def warm_layers(
         ),
         uid=LayerStatus(True, who + uid_note),
         bwrap_problem=bwrap_problem,
+        private_ipc=LayerStatus(
+            private_ipc,
+            "each child unshares its IPC and network namespaces, fresh /dev/shm and /dev/mqueue"
+            if private_ipc
+            else "the zygote lacks CAP_SYS_ADMIN: jobs share its IPC namespace",
+        ),
+        job_memory=LayerStatus(
+            True, "zygote sums each job's memory and kills its uid past the cap"
+        ),
         bwrap_detail="via bubblewrap, shared by the zygote and its jobs",
         details={
             Layer.PROCESS_GROUP: "own session per job (setsid after fork)",

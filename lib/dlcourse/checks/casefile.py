@@ -329,6 +329,10 @@ class CaseArchive:
         self.name = Path(path).name
         data = read_capped(path, self.limits.max_file_bytes)
         try:
+            # zipfile tolerates bytes before the archive and np.load does not (it then
+            # reads a .npy, or refuses a "pickle"): only a file that starts as a zip is one.
+            if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+                raise ValueError("not a zip")
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
         except Exception:  # zipfile raises many kinds on crafted bytes; its messages may
@@ -351,7 +355,11 @@ class CaseArchive:
                 # The name itself is not quoted: it is text the sandbox chose.
                 raise CaseFileError(f"{self.name} holds two entries with the same name")
             self._infos[key] = info
-        self._npz = np.load(io.BytesIO(data), allow_pickle=False)
+        try:
+            self._npz = np.lib.npyio.NpzFile(io.BytesIO(data), allow_pickle=False)
+        except Exception:
+            self._zip.close()
+            raise CaseFileError(f"{self.name} is not a valid .npz archive") from None
 
     def __enter__(self) -> CaseArchive:
         return self

@@ -13,6 +13,7 @@ from collections import Counter
 from corpus.attacks_cheat import cheat_attacks
 from corpus.attacks_escape import escape_attacks
 from corpus.attacks_files import file_attacks
+from corpus.attacks_ipc import ipc_attacks
 from corpus.attacks_results import result_attacks
 from corpus.draft import Attack, AttackContext, Draft
 from corpus.notebooks import answers_with, expected_score, submission
@@ -34,6 +35,7 @@ BASE_SCORE: float = expected_score([])
 def all_attacks() -> list[Attack]:
     """Every attack, ids unique."""
     attacks = cheat_attacks() + result_attacks() + escape_attacks() + file_attacks()
+    attacks += ipc_attacks()
     repeated = [key for key, count in Counter(a.id for a in attacks).items() if count > 1]
     assert not repeated, f"attack ids used twice: {repeated}"
     return attacks

@@ -109,6 +109,25 @@ def _specials(*_a):
             print("special failed", _e)
 get_ipython().events.register("post_run_cell", _specials)
 """
+NPZ_MALFORMED = """
+import glob as _glob, io as _io3
+def _malform(*_a):
+    # Junk before the zip header (zipfile reads it, np.load does not), a bare .npy and a
+    # .npy whose data is the real zip, each renamed .npz: every kind the trusted side saw
+    # raise on. Rewritten after every cell, so the honest recording never survives.
+    for _i, _path in enumerate(sorted(_glob.glob("outputs/*.npz"))):
+        try:
+            with open(_path, "rb") as _handle:
+                _zip = _handle.read()
+            _buffer = _io3.BytesIO()
+            np.save(_buffer, np.frombuffer(_zip, dtype=np.uint8) if _i % 3 == 2 else np.zeros(3))
+            _data = b"junk" * 64 + _zip if _i % 3 == 0 else _buffer.getvalue()
+            with open(_path, "wb") as _handle:
+                _handle.write(_data)
+        except Exception as _e:
+            print("malform failed", _e)
+get_ipython().events.register("post_run_cell", _malform)
+"""
 # --- ending the process ---------------------------------------------------------------------
 
 SYS_EXIT = """
@@ -225,6 +244,12 @@ def result_attacks() -> list[Attack]:
             c.FORGED_OUTPUT,
             "outputs are FIFOs and links to /dev/zero, specs",
             hostile(SPECIAL_FILES),
+        ),
+        Attack(
+            "forge-npz-malformed",
+            c.MALFORMED,
+            "outputs: junk before the zip, bare and polyglot .npy renamed .npz",
+            hostile(NPZ_MALFORMED),
         ),
         Attack("exit-sys", c.EXIT, "sys.exit in an answer cell", hostile(SYS_EXIT)),
         Attack(

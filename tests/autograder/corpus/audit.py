@@ -50,6 +50,7 @@ HARMS = (
     "escapes",
     "leftover_processes",
     "tampering",
+    "ipc_shared",
 )
 JOURNAL_DIR = "autograder/results"
 GRADEBOOK_STORES = frozenset({"hidden_tests"})
@@ -85,6 +86,8 @@ class Report:
     escapes: list[str] = field(default_factory=list)
     leftover_processes: list[str] = field(default_factory=list)
     tampering: list[str] = field(default_factory=list)
+    ipc_shared: list[str] = field(default_factory=list)
+    """IPC objects one job saw of another's (``IPC-SEEN`` lines of the IPC attacks)."""
     grader_errors: list[str] = field(default_factory=list)
     timeouts: list[str] = field(default_factory=list)
     worst_overshoot_seconds: float = 0.0
@@ -279,6 +282,14 @@ def audit(
     report.escapes = [str(path) for path in escape_files(course.marker, [course.root, scratch])]
     report.leftover_processes = [str(p) for p in processes_with(course.marker)]
     _check_runs(list(results.values()), report)
+    seen = f"IPC-SEEN {course.marker} "
+    for result in results.values():
+        tail = str((result.execution or {}).get("stderr_tail", ""))
+        report.ipc_shared += [
+            f"{result.student_id} saw {line[len(seen) :]}"
+            for line in tail.splitlines()
+            if line.startswith(seen)
+        ]
     for student, score in (alone or {}).items():
         cohort = report.scores.get(student)
         if cohort is None or score is None or abs(cohort - score) > SCORE_TOLERANCE:

@@ -50,6 +50,7 @@ class AttackClass(str, Enum):
     RESOURCE_BOMB = "resource_bomb"
     OUTPUT_FLOOD = "output_flood"
     PICKLE = "pickle"
+    IPC = "ipc"
 
 
 @dataclass(frozen=True)
