@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 
 from autograder.job import VerdictStatus
-from autograder.runner import run_workdir
+from autograder.runner.execute import run_workdir
 from autograder.specs.plain import calls_check, decide_plain
 
 POINTS = 2.0
