@@ -19,6 +19,7 @@ input can never change what the outputs are compared with.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import shutil
 import stat
@@ -78,8 +79,9 @@ class JobDirs:
         return self.workdir / RESULTS_NAME
 
 
-def _remove_tree(root: Path) -> None:
-    """Delete a job directory whatever the job left in it (read-only dirs included)."""
+def remove_tree(root: Path) -> None:
+    """Delete a job directory whatever the job left in it (read-only dirs included); what
+    cannot go is logged and left (a leaked temp dir is better than a lost result)."""
 
     def make_writable_and_retry(function: Callable[..., Any], path: str, _info: Any) -> None:
         try:
@@ -90,9 +92,11 @@ def _remove_tree(root: Path) -> None:
         try:
             function(path)
         except OSError:
-            pass  # still there: a leak of one temp dir is better than losing the result
+            pass
 
     shutil.rmtree(root, onerror=make_writable_and_retry)
+    if root.exists() or root.is_symlink():
+        logging.getLogger(__name__).warning("could not remove %s", root)
 
 
 @contextmanager
@@ -110,7 +114,7 @@ def job_directory(parent: Path | None = None) -> Iterator[JobDirs]:
         workdir.mkdir()
         yield JobDirs(root=root, workdir=workdir, trusted_inputs=trusted)
     finally:
-        _remove_tree(root)
+        remove_tree(root)
 
 
 def copy_extra_file(source: Path, workdir: Path) -> Path:

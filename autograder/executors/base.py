@@ -44,7 +44,9 @@ class ExecutorLost(RuntimeError):
 
 @runtime_checkable
 class Executor(Protocol):
-    """Runs the job function for many jobs; yields ``(job, result dict)`` as each finishes."""
+    """Runs the job function for many jobs; yields ``(job, result dict)`` as each finishes.
+
+    The executors subclass it for its context-manager behaviour."""
 
     @property
     def has_gpu(self) -> bool:
@@ -59,23 +61,7 @@ class Executor(Protocol):
         """Release worker processes or cluster connections."""
         ...
 
-    def __enter__(self) -> Executor: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-
-class ClosingExecutor:
-    """Context-manager behaviour for executors: leaving the ``with`` block calls ``close``."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> ClosingExecutor:
+    def __enter__(self) -> Executor:
         return self
 
     def __exit__(
@@ -84,6 +70,7 @@ class ClosingExecutor:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Leaving the ``with`` block closes the executor (subclasses inherit this)."""
         self.close()
 
 

@@ -37,7 +37,7 @@ from distributed.scheduler import KilledWorker
 
 from autograder.executors.base import (
     DEFAULT_JOB_FN,
-    ClosingExecutor,
+    Executor,
     ExecutorLost,
     JobFnRef,
     awaiting_gpu_result,
@@ -57,7 +57,7 @@ def task_key(job: GradingJob) -> str:
     return f"grade/{job.assignment}/{job.student_id}/{job.notebook}/{job.fingerprint()[:16]}"
 
 
-class DaskExecutor(ClosingExecutor):
+class DaskExecutor(Executor):
     """Grades jobs on the Dask cluster whose scheduler listens at ``address``.
 
     ``job_fn``: the job function or its ``"module:function"`` name (resolved on the

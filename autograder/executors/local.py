@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from autograder.executors.base import (
     DEFAULT_JOB_FN,
-    ClosingExecutor,
+    Executor,
     JobFnRef,
     awaiting_gpu_result,
     check_job_fn_ref,
@@ -94,7 +94,7 @@ class _Batch:
         return None
 
 
-class LocalExecutor(ClosingExecutor):
+class LocalExecutor(Executor):
     """Grades jobs in parallel worker processes on this machine.
 
     ``workers``: worker processes, one per core by default (each drives one sandboxed
@@ -173,7 +173,7 @@ class LocalExecutor(ClosingExecutor):
             future = self._running_pool().submit(run_job, self.job_fn, job)
         except BrokenProcessPool:
             # A worker died between jobs (nothing of ours was on it): start over once.
-            self._discard_pool()
+            self.close()  # a broken pool: its processes are gone or going
             future = self._running_pool().submit(run_job, self.job_fn, job)
         batch.in_flight[future] = job
 
@@ -195,7 +195,7 @@ class LocalExecutor(ClosingExecutor):
             else:  # the job ran but its result could not come back (e.g. not picklable)
                 finished.append((job, JobResult.failed(job, error).to_dict()))
         if broken:
-            self._discard_pool()
+            self.close()  # a broken pool: its processes are gone or going
             for job in broken:
                 if len(broken) == 1 and job.key in batch.died_once:
                     finished.append((job, JobResult.failed(job, WORKER_DIED).to_dict()))
@@ -214,9 +214,3 @@ class LocalExecutor(ClosingExecutor):
                 initargs=(os.getpid(),),
             )
         return self._pool
-
-    def _discard_pool(self) -> None:
-        """Drop a broken pool; its processes are already gone or being terminated."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None

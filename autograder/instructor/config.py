@@ -73,7 +73,7 @@ def _check_nbgrader_course_id(config: Path, course_id: str) -> None:
     the other."""
     if not config.is_file():
         return
-    theirs = _read_nbgrader_config(config).get("course_id")
+    theirs = _read_nbgrader_config(config).get("CourseDirectory", {}).get("course_id")
     if theirs is not None and theirs != course_id:
         raise CourseError(
             f"course.toml: course_id {course_id!r} differs from CourseDirectory.course_id "

@@ -105,23 +105,29 @@ def _write_secret(path: Path, seed: int) -> None:
         handle.write(f"# The secret seed of term {path.stem}'s graded inputs.\nseed = {seed}\n")
 
 
-def current_term(course_dir: str | os.PathLike[str], *, secret: bool = True) -> Term:
-    """The term named in ``course/current_term`` (``secret``: as :func:`load_term`)."""
+def current_term(
+    course_dir: str | os.PathLike[str], *, secret: bool = True, term_id: str | None = None
+) -> Term:
+    """The term ``term_id``, by default the one named in ``course/current_term``
+    (``secret``: as :func:`load_term`)."""
     marker = Path(course_dir) / CURRENT_TERM_FILE
-    try:
-        term_id = marker.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise CourseError(
-            f"{marker} does not exist: write the current term id into it "
-            "(e.g. `echo 2026-fall > course/current_term`)"
-        ) from None
-    if not is_usable_name(term_id):
-        raise CourseError(f"{marker} must hold one term id on one line, got {term_id!r}")
+    named_by = "the term id"
+    if term_id is None:
+        try:
+            term_id = marker.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise CourseError(
+                f"{marker} does not exist: write the current term id into it "
+                "(e.g. `echo 2026-fall > course/current_term`)"
+            ) from None
+        if not is_usable_name(term_id):
+            raise CourseError(f"{marker} must hold one term id on one line, got {term_id!r}")
+        named_by = "current_term"
     path = term_path(course_dir, term_id)
     if not path.is_file():
         raise CourseError(
-            f"current_term names {term_id!r} but {path} does not exist: create it with "
-            f"`python -m autograder.instructor new-term {term_id}` or fix current_term"
+            f"term {term_id!r} has no file {path}: create it with "
+            f"`python -m autograder.instructor new-term {term_id}` or fix {named_by}"
         )
     return load_term(path, secret=secret)
 

@@ -30,7 +30,7 @@ from autograder.files import atomic_write_text, write_if_changed
 from autograder.instructor.config import load_course
 from autograder.instructor.record import source_files, source_hashes, tree_hashes
 from autograder.instructor.swap import fresh_sibling, swap_in
-from autograder.instructor.terms import current_term, load_term, term_path
+from autograder.instructor.terms import current_term
 
 WORKSPACES_DIR = "workspace"
 """Under the repository root; git-ignored."""
@@ -46,19 +46,6 @@ class TermWorkspace:
     term: Term
 
 
-def load_term_by_id(course_dir: str | os.PathLike[str], term_id: str | None) -> Term:
-    """The term ``term_id`` (default: the one in ``course/current_term``)."""
-    if term_id is None:
-        return current_term(course_dir)
-    path = term_path(course_dir, term_id)
-    if not path.is_file():
-        raise CourseError(
-            f"term {term_id!r} has no file {path}: create it with "
-            f"`python -m autograder.instructor new-term {term_id}` or fix the term id"
-        )
-    return load_term(path)
-
-
 def open_workspace(
     course_dir: str | os.PathLike[str] = ".",
     *,
@@ -70,7 +57,7 @@ def open_workspace(
     ``course_dir`` is the repository root; ``workspace`` overrides the default folder.
     """
     course = load_course(Path(course_dir) / COURSE_FILE)
-    term = load_term_by_id(course.root, term_id)
+    term = current_term(course.root, term_id=term_id)
     root = Path(workspace).resolve() if workspace else course.root / WORKSPACES_DIR / term.term_id
     _check_not_inside_sources(root, course)
     if not root.is_dir():

@@ -84,9 +84,6 @@ class GradeRow:
     late_submission_penalty: float
     score: float
     max_score: float
-    pending: tuple[str, ...] = ()
-    """Notebooks whose result carries no score (grader error, awaiting a GPU); not a CSV
-    column, but a reason to hold the row back from an LMS upload."""
     lms_user_id: str | None = None
     points_to_grade_by_hand: float = 0.0
 
@@ -137,26 +134,32 @@ def rows_from_gradebook(
         students = gradebook.students
         for entry in assignments:
             for student in students:
-                info = StudentInfo(
-                    student.first_name, student.last_name, student.email, student.lms_user_id
-                )
                 try:
                     submission = gradebook.find_submission(entry.name, student.id)
                 except MissingEntry:
                     submission = None
-                raw = None if submission is None else submission.score
-                penalty = None if submission is None else submission.late_submission_penalty
+                # No submission exports as zeros, as nbgrader does. Points are rounded to
+                # hundredths, as people read them (sums of fractional points otherwise
+                # print as ``12.600000000000001``).
+                raw = 0.0 if submission is None else round(float(submission.score), 2)
+                late = 0.0
+                if submission is not None and submission.late_submission_penalty is not None:
+                    late = round(float(submission.late_submission_penalty), 2)
                 rows.append(
-                    _row(
-                        entry.name,
-                        entry.duedate,
-                        None if submission is None else submission.timestamp,
-                        student.id,
-                        info,
-                        raw,
-                        penalty,
-                        entry.max_score,
-                        by_hand=_to_grade_by_hand(submission),
+                    GradeRow(
+                        assignment=entry.name,
+                        duedate=entry.duedate,
+                        timestamp=None if submission is None else submission.timestamp,
+                        student_id=student.id,
+                        last_name=student.last_name,
+                        first_name=student.first_name,
+                        email=student.email,
+                        raw_score=raw,
+                        late_submission_penalty=late,
+                        score=round(max(0.0, raw - late), 2),
+                        max_score=float(entry.max_score),
+                        lms_user_id=student.lms_user_id,
+                        points_to_grade_by_hand=round(_to_grade_by_hand(submission), 2),
                     )
                 )
     return rows
@@ -183,40 +186,4 @@ def _to_grade_by_hand(submission: object) -> float:
         for notebook in submission.notebooks  # type: ignore[attr-defined]
         for grade in notebook.grades
         if grade.auto_score is None and grade.manual_score is None
-    )
-
-
-def _row(
-    assignment: str,
-    duedate: datetime | None,
-    timestamp: datetime | None,
-    student_id: str,
-    info: StudentInfo,
-    raw_score: float | None,
-    penalty: float | None,
-    max_score: float,
-    pending: tuple[str, ...] = (),
-    by_hand: float = 0.0,
-) -> GradeRow:
-    """One row; ``raw_score`` None means no submission, which nbgrader exports as zeros.
-
-    Points are rounded to hundredths, as people read them (sums of fractional points
-    otherwise print as ``12.600000000000001``)."""
-    raw = 0.0 if raw_score is None else round(float(raw_score), 2)
-    late = 0.0 if penalty is None else round(float(penalty), 2)
-    return GradeRow(
-        assignment=assignment,
-        duedate=duedate,
-        timestamp=timestamp,
-        student_id=student_id,
-        last_name=info.last_name,
-        first_name=info.first_name,
-        email=info.email,
-        raw_score=raw,
-        late_submission_penalty=late,
-        score=round(max(0.0, raw - late), 2),
-        max_score=float(max_score),
-        pending=pending,
-        lms_user_id=info.lms_user_id,
-        points_to_grade_by_hand=round(by_hand, 2),
     )

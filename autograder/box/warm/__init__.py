@@ -55,7 +55,6 @@ from autograder.box.warm.files import (
     check_uid_range,
     copy_back,
     private_dir,
-    remove_tree,
     stage_in,
     untraversable,
 )
@@ -80,6 +79,7 @@ from autograder.sandbox.layers import (
     choose_bwrap,
     unreachable_path,
 )
+from autograder.workdir import remove_tree
 
 DEFAULT_PRELOAD: tuple[str, ...] = ("numpy", "torch", "IPython", "matplotlib", "matplotlib.pyplot")
 """Imported once by the zygote. ``matplotlib.pyplot`` builds the font list, which a

@@ -125,13 +125,6 @@ def copy_back(job_dir: Path, dest: Path, budget: CopyBudget) -> list[str]:
     return copier.skipped
 
 
-def remove_tree(path: Path) -> None:
-    """Delete a job dir whatever modes the job left on it (the driver is root)."""
-    shutil.rmtree(path, ignore_errors=True)
-    if path.exists() or path.is_symlink():
-        _log.warning("warm box: could not remove %s", path)
-
-
 def private_dir(path: Path) -> Path:
     """Create (or check) a root-owned directory others may traverse but not list."""
     path.mkdir(parents=True, exist_ok=True)
