@@ -8,8 +8,9 @@ would have left it (an ``error`` output naming the exception, a test cell's valu
 ``execute_result``), and the submission's ``timestamp.txt`` and
 ``submission_secret.txt``.
 
-Like stock nbgrader's, these notebooks hold the test cells in full, hidden tests included:
-they are for the course team; ``python -m autograder feedback`` is the page for students.
+Unlike stock nbgrader's, each test cell holds its released source: the hidden tests are
+left out, because ``nbgrader generate_feedback`` renders these notebooks for students
+(the source notebook still shows the course team every hidden test).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nbformat.v4 import new_output
 from autograder.course_layout import TIMESTAMP_FILE, CourseLayout
 from autograder.files import atomic_write_bytes, atomic_write_text
 from autograder.intake import NotebookTemplate
+from autograder.intake.template import CellRole
 from autograder.job import GradingJob, JobResult
 
 AUTOGRADED_DIR = "autograded"
@@ -55,6 +57,9 @@ def write_autograded(
     notebook, _ = run_intake(job, template)
     for cell in notebook.cells if notebook.nbformat_minor < 5 else ():
         cell.pop("id", None)  # cell ids came with nbformat 4.5; nbgrader validates
+    for kept in template.cells:
+        if kept.role is CellRole.TESTS and kept.index < len(notebook.cells):
+            notebook.cells[kept.index].source = kept.release_source
     for record in result.execution.get("cells", ()):
         cell = notebook.cells[record["index"]] if record["index"] < len(notebook.cells) else None
         if cell is not None and cell.cell_type == "code":
