@@ -33,6 +33,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -389,11 +390,14 @@ def process_box() -> Box:
     if box is None:
         box = ColdBox(runtime)
     atexit.register(box.close)
-    if multiprocessing.parent_process() is not None and (
-        signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    if (
+        multiprocessing.parent_process() is not None
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     ):
         # A pool ends its workers with SIGTERM: leave through atexit, so the box closes
-        # (its zygote, uids and state dir) instead of dying with them held.
+        # (its zygote, uids and state dir) instead of dying with them held. (A Dask
+        # worker grades in a thread, where no handler can be set; its nanny ends it.)
         signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
     return box
 
