@@ -57,9 +57,9 @@ def write_autograded(
     notebook, _ = run_intake(job, template)
     for cell in notebook.cells if notebook.nbformat_minor < 5 else ():
         cell.pop("id", None)  # cell ids came with nbformat 4.5; nbgrader validates
-    for kept in template.cells:
-        if kept.role is CellRole.TESTS and kept.index < len(notebook.cells):
-            notebook.cells[kept.index].source = kept.release_source
+    for test in template.cells:
+        if test.role is CellRole.TESTS and test.index < len(notebook.cells):
+            notebook.cells[test.index].source = test.release_source
     for record in result.execution.get("cells", ()):
         cell = notebook.cells[record["index"]] if record["index"] < len(notebook.cells) else None
         if cell is not None and cell.cell_type == "code":

@@ -96,6 +96,8 @@ class ColdBox(Box):
         use_bwrap: True requires bubblewrap, False disables it, None uses it if it works.
         user: the unprivileged user a root driver runs jobs as (None: keep the uid).
         cell_timeout: seconds each code cell may run before it is interrupted.
+        namespaces: False keeps a job without bubblewrap in the host's IPC and network
+            (the adversarial corpus's isolation-off control; never for grading).
 
     Raises:
         ValueError: ``runtime_dir`` is not a student build, or the job's uid could not
@@ -109,6 +111,7 @@ class ColdBox(Box):
         user: str | int | None = "nobody",
         *,
         cell_timeout: float = 60.0,
+        namespaces: bool = True,
     ) -> None:
         if not cell_timeout > 0:
             raise ValueError(f"cell_timeout must be positive, got {cell_timeout}")
@@ -116,6 +119,7 @@ class ColdBox(Box):
         self.use_bwrap = use_bwrap
         self.user = user
         self.cell_timeout = cell_timeout
+        self.namespaces = namespaces
         self._layers: IsolationReport | None = None
         self._check_reachable()
 
@@ -147,6 +151,7 @@ class ColdBox(Box):
             read_only_paths=[self.runtime_dir],
             use_bwrap=self.use_bwrap,
             user=self.user,
+            namespaces=self.namespaces,
         )
 
     def layers(self) -> IsolationReport:
@@ -157,7 +162,10 @@ class ColdBox(Box):
                 disabled = LayerStatus(False, "disabled by the caller (use_bwrap=False)")
                 report = report.replace({layer: disabled for layer in BWRAP_LAYERS})
                 root = os.geteuid() == 0
-                ipc = LayerStatus(root, "launcher unshares them per job" if root else "needs root")
+                ipc = LayerStatus(
+                    root and self.namespaces,
+                    "launcher unshares them per job" if root else "needs root",
+                )
                 report = report.replace({Layer.PRIVATE_IPC: ipc})
             self._layers = report.replace(
                 {Layer.ISOLATED_INTERPRETER: LayerStatus(True, "python -I")}

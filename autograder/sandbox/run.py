@@ -313,6 +313,7 @@ def run_sandboxed(
     use_bwrap: bool | None = None,
     user: str | int | None = "nobody",
     bwrap: str | None = None,
+    namespaces: bool = True,
 ) -> SandboxResult:
     """Run ``argv`` as one sandboxed job and return once every process of it is dead.
 
@@ -331,6 +332,8 @@ def run_sandboxed(
         user: the unprivileged user (name or numeric uid) a root driver runs
             the job as; None keeps the driver's uid.
         bwrap: path of the bwrap binary; None looks it up on PATH.
+        namespaces: without bubblewrap, a root launcher gives the job its own IPC and
+            network namespaces; False leaves it in the host's (isolation-off controls).
 
     Raises:
         SandboxUnavailable: ``use_bwrap=True`` and bubblewrap is missing or broken.
@@ -372,7 +375,7 @@ def run_sandboxed(
         blocked = unreachable_path(needed, *identity)
         if blocked is not None:
             identity, identity_why = None, f"not possible without bubblewrap: {blocked}"
-    attempt = _attempt(job, identity, None)
+    attempt = _attempt(job, identity, None, namespaces)
     if attempt.event("started") is None:
         raise RuntimeError(
             "sandbox launcher failed: " + attempt.stderr.data.decode(errors="replace")[-2000:]
@@ -380,8 +383,12 @@ def run_sandboxed(
     return _result(attempt, _report(job, identity, identity_why, bwrap_problem, attempt))
 
 
-def _attempt(job: _Job, identity: tuple[int, int] | None, bwrap_path: str | None) -> _Attempt:
-    """One launch, under bubblewrap when ``bwrap_path`` is given."""
+def _attempt(
+    job: _Job, identity: tuple[int, int] | None, bwrap_path: str | None, namespaces: bool = True
+) -> _Attempt:
+    """One launch, under bubblewrap when ``bwrap_path`` is given; without it, a root
+    launcher gives the job its own IPC and network namespaces unless ``namespaces`` is
+    False."""
     home = WORKDIR_MOUNT if bwrap_path else str(job.workdir)
     if identity is not None:
         hand_over(job.workdir, *identity)
@@ -398,7 +405,7 @@ def _attempt(job: _Job, identity: tuple[int, int] | None, bwrap_path: str | None
         # Root ignores RLIMIT_NPROC, so a job left as root needs counting.
         "watchdog": identity is None and os.geteuid() == 0,
         "job_memory_bytes": job.limits.job_memory_bytes,
-        "private_ipc": bwrap_path is None and os.geteuid() == 0,
+        "private_ipc": bwrap_path is None and os.geteuid() == 0 and namespaces,
         "tmpfs_bytes": job.limits.tmpfs_bytes,
     }
     reaper = REAPER_MOUNT if bwrap_path else str(REAPER_SCRIPT)

@@ -389,11 +389,16 @@ def test_pid_namespace_hides_the_hosts_processes(workdir: Path) -> None:
 def test_disabled_bubblewrap_is_reported_missing_with_the_reason(workdir: Path) -> None:
     result = run_sandboxed(py("pass"), workdir=workdir, use_bwrap=False)
     missing = result.layers.missing
-    for layer in (Layer.BUBBLEWRAP, Layer.NO_NETWORK, Layer.READONLY_FS, Layer.PID_NAMESPACE):
+    for layer in (Layer.BUBBLEWRAP, Layer.READONLY_FS, Layer.PID_NAMESPACE):
         assert "use_bwrap=False" in missing[layer]
     assert all(reason for reason in missing.values())
     summary = result.layers.summary()
     assert "; missing: " in summary and "bubblewrap (disabled by the caller" in summary
+    # A root launcher still gives the job its own network; namespaces=False takes it away.
+    assert result.layers.is_active(Layer.NO_NETWORK) is (os.geteuid() == 0)
+    bare = run_sandboxed(py("pass"), workdir=workdir, use_bwrap=False, namespaces=False)
+    assert "use_bwrap=False" in bare.layers.missing[Layer.NO_NETWORK]
+    assert not bare.layers.is_active(Layer.PRIVATE_IPC)
 
 
 def test_job_without_python_isolation_flag_is_reported(workdir: Path) -> None:

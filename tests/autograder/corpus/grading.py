@@ -51,7 +51,9 @@ def _insecure_box() -> Any:
     from autograder.pipeline import default_runtime_dest
     from autograder.studentlib import build_runtime
 
-    return ColdBox(build_runtime(default_runtime_dest()), use_bwrap=False, user=None)
+    return ColdBox(
+        build_runtime(default_runtime_dest()), use_bwrap=False, user=None, namespaces=False
+    )
 
 
 def grade_without_isolation(job: GradingJob) -> dict[str, Any]:
