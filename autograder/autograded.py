@@ -4,8 +4,8 @@ Formgrader shows these to the person grading by hand, and ``nbgrader generate_fe
 renders them with the gradebook's scores, so the driver writes one per scored result:
 the restored notebook (the instructor's cells with the student's answers, exactly what
 ran in the sandbox), with each code cell's outcome from the runner as nbgrader's kernel
-would have left it (an ``error`` output naming the exception, a test cell's value as an
-``execute_result``), and the submission's ``timestamp.txt`` and
+would have left it (an ``error`` output naming the exception, a numeric value as an
+``execute_result``: see :func:`runner_outputs`), and the submission's ``timestamp.txt`` and
 ``submission_secret.txt``.
 
 Unlike stock nbgrader's, each test cell holds its released source: the hidden tests are
@@ -15,6 +15,7 @@ left out, because ``nbgrader generate_feedback`` renders these notebooks for stu
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,24 @@ def autograded_path(layout: CourseLayout, job: GradingJob) -> Path:
 
 
 def runner_outputs(record: dict[str, Any]) -> list[Any]:
-    """A cell's outputs from its runner record (``results.json``, already validated)."""
+    """A cell's outputs from its runner record (``results.json``, already validated).
+
+    Only what the student may read back through ``nbgrader generate_feedback``: the
+    exception's type (its message and any other value are text the student's code chose,
+    which could carry its hidden inputs) and a numeric value (a plain test's partial
+    credit, as nbgrader reads it).
+    """
     if record["status"] != "ok":
-        name, _, message = record["error"].partition(": ")
-        return [new_output("error", ename=name, evalue=message, traceback=[record["error"]])]
-    if record["result"] is not None:
-        return [new_output("execute_result", data={"text/plain": record["result"]})]
-    return []
+        name = record["error"].partition(": ")[0]
+        builtin = getattr(builtins, name, None)
+        if not (isinstance(builtin, type) and issubclass(builtin, BaseException)):
+            name = "Exception"  # a class the student's code named: its name is its text too
+        return [new_output("error", ename=name, evalue="", traceback=[name])]
+    try:
+        value = float(record["result"])
+    except (TypeError, ValueError):
+        return []
+    return [new_output("execute_result", data={"text/plain": repr(value)})]
 
 
 def write_autograded(
