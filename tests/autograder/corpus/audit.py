@@ -199,6 +199,13 @@ def _classify(course: CorpusCourse, place: str, path: Path) -> str:
         return "planted"
     if place in GRADEBOOK_STORES and path == course.root / "gradebook.db":
         return "planted"
+    # The victim's own graded notebook (autograded/, nbgrader's) holds their answers.
+    if place == "victim" and any(
+        path == course.root / "autograded" / planted.relative_to(course.root / "submitted")
+        for planted in course.planted.get(place, ())
+        if course.root / "submitted" in planted.parents
+    ):
+        return "planted"
     journal = course.root / JOURNAL_DIR
     if place == "hidden_tests" and journal in path.parents:
         return "contained"

@@ -191,14 +191,10 @@ def build_corpus(
         )
     victims = [s for s in course.students.values() if s.name == "victim"]
     course.planted["victim"] = tuple(
-        root / folder / v.id / ASSIGNMENT / name
+        root / "submitted" / v.id / ASSIGNMENT / name
         for v in victims
-        for folder, names in (
-            ("submitted", (NOTEBOOK_FILE, "notes.txt")),
-            ("autograded", (NOTEBOOK_FILE,)),
-        )
-        for name in names
-    )  # the victim's own graded notebook (autograded/, nbgrader's) holds their answers too
+        for name in (NOTEBOOK_FILE, "notes.txt")
+    )
     return course
 
 
