@@ -116,9 +116,11 @@ class DaskExecutor(Executor):
             jobs_by_key.setdefault(key, []).append(job)
         for job in waiting:
             yield job, awaiting_gpu_result(job)
+        again: set[str] = set()
         try:
             # Our client is not the default one, so as_completed must be given its loop.
-            for future in as_completed(futures, loop=self.client.loop):
+            completed = as_completed(futures, loop=self.client.loop)
+            for future in completed:
                 if future.status == "cancelled":  # we never cancel: the scheduler is gone
                     self._lost = True
                     raise ExecutorLost(
@@ -126,6 +128,17 @@ class DaskExecutor(Executor):
                         "every result that came back is journaled: start it again and rerun "
                         "the same command to grade the rest"
                     )
+                if _killed(future) and future.key not in again:
+                    # Dask blames every task on a dying worker, an innocent neighbour of
+                    # a killer too: each gets one fresh start before it is an ERROR.
+                    key = f"{future.key}/again"
+                    again.add(key)
+                    jobs_by_key[key] = jobs_by_key.pop(future.key)
+                    retry = self._submit(jobs_by_key[key][0], key)
+                    futures.append(retry)
+                    completed.add(retry)
+                    future.release()
+                    continue
                 for job in jobs_by_key[future.key]:
                     yield job, self._result_of(future, job)
                 # Dropping our reference lets the scheduler forget the task and its result.
@@ -176,3 +189,8 @@ class DaskExecutor(Executor):
             # course team (a KilledWorker has none; its message says what happened).
             frames = "".join(traceback.format_tb(error.__traceback__))
             return JobResult.failed(job, error, frames).to_dict()
+
+
+def _killed(future: Future) -> bool:
+    """Whether the task ended because the workers running it died (Dask's KilledWorker)."""
+    return future.status == "error" and isinstance(future.exception(), KilledWorker)
