@@ -306,7 +306,7 @@ class GradebookWriter:
                     said = "No response." if comment.cell.name in unchanged else None
                     if comment.auto_comment != said and comment.cell.type != "TaskCell":
                         comment.auto_comment = said
-                if late_plugin is not None:
+                if late_plugin is not None and not errored:
                     session.flush()  # the notebook's score sums the grades just set
                     late_penalty = _plugin_penalty(late_plugin, submission, submitted)
                 if submitted.late_submission_penalty != late_penalty:
