@@ -353,3 +353,22 @@ def test_a_late_plugin_is_called_with_the_gradebooks_due_date_as_nbgrader_calls_
             for student in ("s01", "s02")
         }
     assert penalties == {"s01": None, "s02": 1.0}
+
+
+def test_a_late_resubmission_ending_in_error_withdraws_the_score_without_pricing_it(
+    course: Path, writer, templates
+):
+    due = datetime(2024, 3, 1, 12, 0)
+    writer.ensure_assignment(ASSIGNMENT, templates, duedate=due)
+    plugin = HalfOffPlugin()
+    late = datetime(2024, 3, 1, 13, 0)
+    writer.write(result_for("s01", "part1", {"test_relu": 2.0}), templates["part1"],
+                 timestamp=late, late_plugin=plugin)  # fmt: skip
+    errored = result_for("s01", "part1", {}, status=JobStatus.ERROR)
+    assert writer.write(errored, templates["part1"], timestamp=late, late_plugin=plugin) is False
+    assert plugin.calls == [("s01", 2.0, 3600.0)]  # the ERROR is not priced
+    with Gradebook(db_url(course), course_id="") as gradebook:
+        notebook = gradebook.find_submission_notebook("part1", ASSIGNMENT, "s01")
+        relu = next(grade for grade in notebook.grades if grade.name == "test_relu")
+        assert (relu.auto_score, relu.needs_manual_grade) == (None, True)
+        assert notebook.late_submission_penalty is None
