@@ -81,13 +81,19 @@ class JobDirs:
 
 def remove_tree(root: Path) -> None:
     """Delete a job directory whatever the job left in it (read-only dirs included); what
-    cannot go is logged and left (a leaked temp dir is better than a lost result)."""
+    cannot go is logged and left (a leaked temp dir is better than a lost result). Only
+    ``root`` and what is inside it ever have their modes changed, never its parent."""
+    if not root.exists() and not root.is_symlink():
+        return
+    inside = os.path.realpath(root)
 
     def make_writable_and_retry(function: Callable[..., Any], path: str, _info: Any) -> None:
+        parent = os.path.realpath(os.path.dirname(path))
         try:
-            os.chmod(os.path.dirname(path), 0o700)
+            if os.path.commonpath([parent, inside]) == inside:
+                os.chmod(parent, 0o700)
             os.chmod(path, 0o700, follow_symlinks=False)
-        except OSError:
+        except (OSError, ValueError, NotImplementedError):  # no lchmod for a link
             pass
         try:
             function(path)
