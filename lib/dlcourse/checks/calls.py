@@ -9,6 +9,9 @@ and ``outputs`` are dicts of NumPy arrays (see ``docs/AUTOGRADER.md``):
 - ``"forward_backward"``: ``out, cache = fns[0](**forward_inputs)``, then
   ``grads = fns[1](dout, cache)``; outputs ``out`` and ``d<name>`` per forward input.
 - ``"loss"``: ``loss, dscores = fns[0](**inputs)``.
+- ``"module_forward"``, ``"module_backward"``, ``"module_params"``, ``"module_shape"``:
+  a PyTorch module class built, loaded with the trusted side's weights and run
+  (:mod:`dlcourse.checks.modules`).
 
 Whatever the student returns is turned into plain numeric arrays here, strictly: a
 NumPy array of numbers is copied, anything else must convert with
@@ -197,12 +200,21 @@ CALLS: dict[str, CallPattern] = {
     "loss": loss,
 }
 
+# The PyTorch module patterns build on the helpers above, so they register last.
+from dlcourse.checks.modules import PATTERNS as _MODULE_PATTERNS  # noqa: E402
+
+CALLS.update(_MODULE_PATTERNS)
+
 
 def expected_output_names(pattern: str, input_names: Sequence[str]) -> tuple[str, ...] | None:
     """The output names a pattern produces for these inputs; None when it depends on the
     result (``"call"`` may return one value or a tuple)."""
-    if pattern == "forward":
+    if pattern in ("forward", "module_forward"):
         return ("out",)
+    if pattern == "module_params":
+        return ("count",)
+    if pattern == "module_shape":
+        return ("shape",)
     if pattern == "loss":
         return ("loss", "dscores")
     if pattern == "forward_backward":
