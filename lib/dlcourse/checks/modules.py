@@ -25,8 +25,8 @@ Patterns (added to :data:`dlcourse.checks.calls.CALLS`):
 ``dlcourse.checks.calls`` imports this module at its end to register the patterns, so
 this module reads its helpers as ``_calls.<name>`` at call time.
 
-The module runs in float64 on the CPU, or on the device named by the environment
-variable :data:`DEVICE_VARIABLE` (a GPU runner sets ``cuda``); results come back to the
+The module runs in float64 on :func:`check_device` (CUDA where the process sees a GPU: a GPU
+runner's sandbox is given the device nodes, a CPU job's is not); results come back to the
 CPU as NumPy arrays, so only numbers ever leave the student's process. PyTorch is
 imported on first use: NumPy notebooks never pay for it.
 """
@@ -47,7 +47,7 @@ ARG_PREFIX = "arg_"
 STATE_PREFIX = "state_"
 GRAD_PREFIX = "grad_"
 DEVICE_VARIABLE = "DLCOURSE_CHECK_DEVICE"
-"""The device the module patterns run on (``cpu`` when unset)."""
+"""Names the device the module patterns run on (see :func:`check_device`)."""
 
 
 def state_name(key: str) -> str:
@@ -76,10 +76,15 @@ def constructor_arguments(inputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
     return arguments
 
 
-def _device() -> Any:
+def check_device() -> Any:
+    """Where the module patterns run: :data:`DEVICE_VARIABLE` when set, else CUDA when this
+    process sees a GPU (a GPU runner's sandbox, a student's GPU machine), else the CPU."""
     import torch
 
-    return torch.device(os.environ.get(DEVICE_VARIABLE, "cpu") or "cpu")
+    named = os.environ.get(DEVICE_VARIABLE, "")
+    if named:
+        return torch.device(named)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _build(cls: Callable[..., Any], inputs: Mapping[str, np.ndarray]) -> Any:
@@ -92,7 +97,7 @@ def _build(cls: Callable[..., Any], inputs: Mapping[str, np.ndarray]) -> Any:
         raise _calls.ResultError(
             f"{name}(...) made a {type(module).__name__}, not a torch.nn.Module"
         )
-    module = _calls._invoke(module.to, device=_device(), dtype=torch.float64)
+    module = _calls._invoke(module.to, device=check_device(), dtype=torch.float64)
     training = bool(np.asarray(inputs.get("training", 0)).item())
     _calls._invoke(module.train, training)
     return module
@@ -155,7 +160,7 @@ def _forward(
         raise _calls.CallError("a module test needs an input named 'x'")
     module = _build(cls, inputs)
     _load(module, name, inputs)
-    x = torch.tensor(np.asarray(inputs["x"]), dtype=torch.float64, device=_device())
+    x = torch.tensor(np.asarray(inputs["x"]), dtype=torch.float64, device=check_device())
     x.requires_grad_(grad)
     out = _calls._invoke(module, x)
     if not isinstance(out, torch.Tensor):
@@ -215,7 +220,7 @@ def module_shape(fns: Sequence[Callable[..., Any]], inputs: Mapping[str, np.ndar
     module = _build(cls, inputs)
     shape = tuple(int(s) for s in np.asarray(inputs["x_shape"]).reshape(-1))
     with torch.no_grad():
-        out = _calls._invoke(module, torch.zeros(shape, dtype=torch.float64, device=_device()))
+        out = _calls._invoke(module, torch.zeros(shape, dtype=torch.float64, device=check_device()))
     if not isinstance(out, torch.Tensor):
         raise _calls.ResultError(
             f"{_calls.function_name(cls)}.forward returned a {type(out).__name__}"
