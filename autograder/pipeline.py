@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -287,7 +287,8 @@ def _grade(job: GradingJob, box: Box) -> JobResult:
             lambda spec, directory: write_inputs(spec, directory, job.term_seed, job.student_id),
             job.extra_files,
         )
-        run = box.run(dirs.workdir, job.limits)
+        # Reached only where CUDA is visible (above): the job may use the GPUs.
+        run = box.run(dirs.workdir, replace(job.limits, gpu=True) if job.needs_gpu else job.limits)
         report = read_runner_report(dirs.results)
         result.execution = execution_summary(run, report)
         result.layers = run.layers.to_dict()

@@ -81,6 +81,10 @@ class BwrapSpec:
     keep_setuid_caps: bool = False
     """Root driver: keep only CAP_SETUID/SETGID/KILL so the reaper can drop to the job uid."""
 
+    devices: tuple[str, ...] = ()
+    """Host device nodes bound into the sandbox's minimal ``/dev`` (a GPU job's
+    :func:`gpu_device_nodes`); a node that vanished is skipped (``--dev-bind-try``)."""
+
     keep_admin_cap: bool = False
     """With ``keep_setuid_caps``, also CAP_SYS_ADMIN: the warm box's zygote gives each
     child its own namespaces and mounts (the children drop every capability)."""
@@ -99,7 +103,7 @@ class _Mount:
         return len(PurePosixPath(self.dst).parts)
 
     def args(self, tmpfs_bytes: int) -> list[str]:
-        if self.kind in ("ro-bind", "ro-bind-try", "bind", "symlink"):
+        if self.kind in ("ro-bind", "ro-bind-try", "bind", "symlink", "dev-bind-try"):
             return [f"--{self.kind}", self.src, self.dst]
         if self.kind == "tmpfs":
             # /dev/shm as on any Linux (sticky, world-writable): the job's uid may use it.
@@ -152,7 +156,17 @@ def _caller_mounts(spec: BwrapSpec) -> list[_Mount]:
             chosen[str(dst_path)] = kind
             mounts.append(_Mount(kind, str(dst_path), str(src_path)))
     mounts.append(_Mount("bind", str(inside_workdir), str(Path(spec.workdir).absolute())))
+    for node in spec.devices:
+        if not _is_within(PurePosixPath(node), PurePosixPath("/dev")) or node == "/dev":
+            raise ValueError(f"device node {node!r} is not a file under /dev")
+        mounts.append(_Mount("dev-bind-try", node, node))
     return mounts
+
+
+def gpu_device_nodes(dev: Path = Path("/dev")) -> tuple[str, ...]:
+    """The NVIDIA device nodes of this host (``nvidiactl``, ``nvidia0``..., ``nvidia-uvm``),
+    which CUDA opens; none on a machine without an NVIDIA driver."""
+    return tuple(sorted(str(path) for path in dev.glob("nvidia*") if not path.is_dir()))
 
 
 def _with_parent_dirs(mounts: list[_Mount]) -> list[_Mount]:

@@ -70,6 +70,12 @@ class Limits:
     kill_grace_seconds: float = 5.0
     """How long past the deadline the runner trusts the reaper before killing the tree itself."""
 
+    gpu: bool = False
+    """The job may use the host's NVIDIA GPUs (a ``needs_gpu`` notebook on a GPU runner):
+    bubblewrap binds their device nodes (:func:`~autograder.sandbox.bwrap.gpu_device_nodes`)
+    and RLIMIT_AS is left off, because CUDA reserves far more address space than it
+    touches; ``job_memory_bytes`` still bounds the memory the job really uses."""
+
     def __post_init__(self) -> None:
         for name in (
             "cpu_seconds",
@@ -107,4 +113,6 @@ class Limits:
             # No core dumps: they would write memory-sized files into the work dir.
             ("RLIMIT_CORE", 0, 0),
         ]
+        if self.gpu:
+            table = [row for row in table if row[0] != "RLIMIT_AS"]
         return [row for row in table if hasattr(resource, row[0])]

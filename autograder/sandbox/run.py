@@ -36,7 +36,7 @@ from typing import Any
 
 from autograder.runner import supervisor
 from autograder.runner.contract import TMP_DIRNAME
-from autograder.sandbox.bwrap import WORKDIR_MOUNT, BwrapSpec, build_bwrap_argv
+from autograder.sandbox.bwrap import WORKDIR_MOUNT, BwrapSpec, build_bwrap_argv, gpu_device_nodes
 from autograder.sandbox.capture import Capture
 from autograder.sandbox.env import scrubbed_env
 from autograder.sandbox.layers import (
@@ -418,6 +418,7 @@ def _attempt(
             files=((REAPER_SCRIPT, REAPER_MOUNT),),
             tmpfs_bytes=job.limits.tmpfs_bytes,
             keep_setuid_caps=os.geteuid() == 0,
+            devices=gpu_device_nodes() if job.limits.gpu else (),
         )
         try:
             command = build_bwrap_argv(bwrap_path, spec, command)

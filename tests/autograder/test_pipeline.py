@@ -322,6 +322,16 @@ def test_a_gpu_notebook_waits_for_a_gpu_runner_without_running(box: ColdBox) -> 
     assert {v.status for v in result.verdicts} == {VerdictStatus.AWAITING_GPU}
 
 
+@pytest.mark.gpu
+def test_a_gpu_notebook_on_a_gpu_runner_is_graded_in_the_sandbox(
+    box: ColdBox, solution: Path
+) -> None:
+    # The job gets Limits(gpu=True): the device nodes and no address-space cap.
+    result = grade_submission(make_job(solution, needs_gpu=True), box)
+    assert result.status is JobStatus.GRADED, result.error
+    assert result.score == AUTOGRADED_MAX
+
+
 def test_a_broken_template_is_a_grader_error_not_an_exception(box: ColdBox, tmp_path: Path) -> None:
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{ not json")

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.box import Box
-from autograder.box.cold import check_runtime_dir
+from autograder.box.cold import ColdBox, check_runtime_dir
 from autograder.box.warm.files import (
     CopyBudget,
     UidReservation,
@@ -156,6 +156,7 @@ class WarmBox(Box):
         modules = [*preload, DEFAULT_ENTRY.partition(":")[0], entry.partition(":")[0]]
         self.preload = tuple(dict.fromkeys(modules))
         self.copy_back_bytes = copy_back_bytes
+        self._use_bwrap = use_bwrap
 
         self._closed = False
         self._lock = threading.Lock()  # guards _link and _closed; held across restarts
@@ -280,6 +281,16 @@ class WarmBox(Box):
         try:
             if self._closed:
                 raise RuntimeError("the warm box is closed")
+            if limits.gpu and entry is None:
+                # The zygote's sandbox has no GPU device nodes (its children inherit it),
+                # so a GPU job starts afresh in a cold box, under this slot's uid.
+                cold = ColdBox(
+                    self.runtime_dir,
+                    self._use_bwrap,
+                    self.uids[slot],
+                    cell_timeout=self.cell_timeout,
+                )
+                return cold.run(workdir, limits)
             return self._run_in_slot(slot, workdir, limits, entry or self.entry)
         finally:
             with self._settled:
