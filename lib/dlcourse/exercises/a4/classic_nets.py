@@ -172,9 +172,19 @@ def vgg16_table(image_size: Scalar, num_classes: Scalar) -> np.ndarray:
     one image (what the forward pass keeps for the backward pass) and its parameters.
     fc6 reads the flattened pool5 (512 x S/32 x S/32 values on an S x S image).
     """
-    size = int(image_size)
+    size, pooled = int(image_size), int(image_size) // 32
     with torch.device("meta"):
-        model = vgg.VGG(vgg.make_layers(vgg.CONFIGS["D"]), int(num_classes), pool_size=size // 32)
+        # The paper's head on the flattened pool5 (no adaptive pool, no dropout: they
+        # change no count).
+        model = nn.Sequential(
+            vgg.make_layers(vgg.CONFIGS["D"]),
+            nn.Flatten(),
+            nn.Linear(512 * pooled * pooled, 4096),
+            nn.ReLU(),
+            nn.Linear(4096, 4096),
+            nn.ReLU(),
+            nn.Linear(4096, int(num_classes)),
+        )
     rows = _rows(model, (1, 3, size, size))
     table = [(3 * size * size, 0)] + [(row.activations, row.params) for row in rows]
     return np.array(table, dtype=np.int64)
