@@ -17,7 +17,7 @@ Inputs = dict[str, np.ndarray]
 
 def _net_inputs(rng: np.random.Generator) -> Inputs:
     args = {
-        "width": int(rng.integers(2, 5)),
+        "width": int(rng.integers(2, 4)),
         "num_classes": int(rng.integers(2, 11)),
         "in_channels": int(rng.integers(1, 4)),
     }
