@@ -9,8 +9,6 @@ hard-codes the notebook's 32x32 CIFAR setting fails. The references are
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from autograder.specs import exercise
@@ -30,7 +28,9 @@ def _conv_bn_inputs(rng: np.random.Generator) -> Inputs:
 def _residual_inputs(rng: np.random.Generator) -> Inputs:
     channels = int(rng.integers(2, 5))
     h, w = (int(size) for size in rng.integers(3, 8, size=2))
-    return module_inputs(ex.Residual, rng, {"channels": channels}, (2, channels, h, w), backward=True)
+    return module_inputs(
+        ex.Residual, rng, {"channels": channels}, (2, channels, h, w), backward=True
+    )
 
 
 def _net_args(rng: np.random.Generator) -> dict[str, int]:
