@@ -4,12 +4,14 @@ speedrun_net states the parameter count of the width-64 network, where its param
 its multiply-adds sit (its ``conv_table`` cell, run on the reference network), and how much
 more work the GPU notebook's width-64 network does than the CPU baseline's width 8.
 speedrun_gpu says it never downloads CIFAR-10 and falls back to the embedded shapes set,
-saying so: its data cell is run with an empty data folder.
+saying so: its data cell is run with an empty data folder. Its code cells, run in order as a
+CPU machine runs them, prove that the notebook works without a GPU.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -85,3 +87,29 @@ def test_gpu_notebook_never_downloads_and_falls_back_to_shapes(monkeypatch, tmp_
     assert not any(tmp_path.rglob("*.tar.gz")), "the notebook tried to download CIFAR-10"
     x_train = namespace["x_train"]
     assert isinstance(x_train, torch.Tensor) and x_train.shape[1:] == (3, 32, 32)
+
+
+@pytest.mark.slow
+def test_gpu_notebook_runs_top_to_bottom_on_a_cpu(monkeypatch, tmp_path, capsys):
+    """The release proof cannot run speedrun_gpu without a GPU runner, so its code cells are
+    run here, in order, as a CPU machine runs them (the smoke path): every cell must work,
+    and the cells must say that they are not on a GPU and which data they used."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path))
+    cells = code_cells(GPU)
+    namespace: dict[str, object] = {}
+    exec(cells[0], namespace)  # noqa: S102  (the setup cell)
+    namespace["check"] = namespace["check_hidden"] = lambda *args: None
+    namespace["plt"].show = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+    for cell in cells[1:]:
+        exec(cell, namespace)  # noqa: S102
+    out = capsys.readouterr().out
+    assert "Not on a GPU" in out
+    assert namespace["DATASET"] == "shapes" and namespace["SMOKE"] is True
+    assert list(namespace["rates"]) == ["float32", "float32 + channels-last"]  # no AMP on a CPU
+    assert namespace["torch_scales"] == namespace["mine"].tolist()  # GradScaler = the rule
+    assert len(namespace["history"]) == 1
+    assert "time to 94% on CIFAR-10: not measured" in out
