@@ -1,7 +1,7 @@
-"""Check specs of ``speedrun_gpu.ipynb``: the speed-run network's forward pass and a
-conv-bn-relu unit in training mode, run on the grader's device (``cuda`` on a GPU runner:
-the module patterns read ``DLCOURSE_CHECK_DEVICE``), and the loss-scale trace of mixed
-precision. The references are ``dlcourse.exercises.a4.speedrun_gpu``.
+"""Check specs of ``speedrun_gpu.ipynb``: the speed-run network's forward pass, a
+conv-bn-relu unit in training mode and the residual pair's gradients, run on the grader's
+device (``cuda`` on a GPU runner: the module patterns read ``DLCOURSE_CHECK_DEVICE``), and
+the loss-scale trace of mixed precision. The references are ``dlcourse.exercises.a4.speedrun_gpu``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ def _conv_bn_train_inputs(rng: np.random.Generator) -> Inputs:
     args = {"in_channels": c_in, "out_channels": c_out, "pool": bool(rng.random() < 0.5)}
     h, w = (int(size) for size in rng.integers(4, 9, size=2))
     return module_inputs(ex.ConvBN, rng, args, (3, c_in, h, w), training=True)
+
+
+def _residual_inputs(rng: np.random.Generator) -> Inputs:
+    channels = int(rng.integers(2, 5))
+    h, w = (int(size) for size in rng.integers(3, 8, size=2))
+    args = {"channels": channels}
+    return module_inputs(ex.Residual, rng, args, (2, channels, h, w), backward=True)
 
 
 def _trace_inputs(rng: np.random.Generator) -> Inputs:
@@ -63,6 +70,14 @@ SPECS = [
         ex.ConvBN,
         hint="ConvBN (section 1): in training mode batch norm uses the statistics of the "
         "batch; relu(bn(conv(x))), then the 2x2 max pool only when pool is True.",
+    ),
+    exercise(
+        "residual_device_test",
+        "module_backward",
+        _residual_inputs,
+        ex.Residual,
+        hint="Residual (section 1): x + res2(res1(x)) with two ConvBN(channels, channels) "
+        "units; its gradients must match on the grader's device as well.",
     ),
     exercise(
         "loss_scale_trace_test",
