@@ -27,14 +27,20 @@ class Outcome:
     assignment: str
     student: SyntheticStudent
     got: float | None
-    """Total score over the notebooks; None when a notebook could not be graded."""
+    """Total score over the notebooks graded here; None when one could not be graded."""
     results: tuple[JobResult, ...]
+    awaiting_gpu: tuple[str, ...] = ()
+    """Notebooks left to a GPU runner (this grader has none): in neither total."""
+
+    @property
+    def expected(self) -> float:
+        """What the notebooks graded here must add up to."""
+        by_notebook = self.student.expected_by_notebook
+        return self.student.expected - math.fsum(by_notebook.get(n, 0.0) for n in self.awaiting_gpu)
 
     @property
     def ok(self) -> bool:
-        return self.got is not None and math.isclose(
-            self.got, self.student.expected, abs_tol=TOLERANCE
-        )
+        return self.got is not None and math.isclose(self.got, self.expected, abs_tol=TOLERANCE)
 
     @property
     def exposed(self) -> bool:
@@ -54,9 +60,11 @@ class Outcome:
 def outcome(assignment: str, student: SyntheticStudent, results: Sequence[JobResult]) -> Outcome:
     """Judge one student: the sum of its notebooks' scores against the expected score."""
     mine = tuple(r for r in results if r.student_id == student.student_id)
-    scored = all(r.status in (JobStatus.GRADED, JobStatus.TIMEOUT) for r in mine)
-    got = math.fsum(r.score for r in mine) if mine and scored else None
-    return Outcome(assignment, student, got, mine)
+    awaiting = tuple(sorted(r.notebook for r in mine if r.status is JobStatus.AWAITING_GPU))
+    here = [r for r in mine if r.notebook not in awaiting]
+    scored = all(r.status in (JobStatus.GRADED, JobStatus.TIMEOUT) for r in here)
+    got = math.fsum(r.score for r in here) if mine and scored else None
+    return Outcome(assignment, student, got, mine, awaiting)
 
 
 def grade_table(outcomes: Sequence[Outcome], assignments: Sequence[str]) -> str:
@@ -66,8 +74,9 @@ def grade_table(outcomes: Sequence[Outcome], assignments: Sequence[str]) -> str:
     for item in outcomes:
         students.setdefault(item.student.student_id, item.student.kind)
         got = "ERROR" if item.got is None else f"{item.got:g}"
+        gpu = f" (+{len(item.awaiting_gpu)} awaiting GPU)" if item.awaiting_gpu else ""
         cells[(item.student.student_id, item.assignment)] = (
-            f"{got} / {item.student.expected:g} {item.mark}"
+            f"{got} / {item.expected:g} {item.mark}{gpu}"
         )
     header = ["student", "kind", *assignments]
     rows = [
@@ -80,7 +89,8 @@ def grade_table(outcomes: Sequence[Outcome], assignments: Sequence[str]) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     legend = (
         "autograded score per assignment: obtained / expected for that student "
-        "(✓ when they agree); written answers are left to the graders"
+        "(✓ when they agree); written answers are left to the graders; a notebook that "
+        "needs a GPU runner is left out of both where this grader has none"
     )
     return "\n".join([legend, *(line.rstrip() for line in lines)])
 

@@ -49,6 +49,8 @@ class SyntheticStudent:
     """The autograded score this submission must earn (summed over the notebooks)."""
     notebooks: dict[str, NotebookNode] = field(default_factory=dict)
     """Notebook name (without ``.ipynb``) → what the student hands in."""
+    expected_by_notebook: dict[str, float] = field(default_factory=dict)
+    """``expected`` per notebook, so a notebook left to a GPU runner can be set aside."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def build_class(
     points = {gid: pts for t in templates.values() for gid, pts in t.autograded_points.items()}
     full = math.fsum(points.values())
     regions = {name: _answer_regions(template) for name, template in templates.items()}
+    maxima = {name: math.fsum(t.autograded_points.values()) for name, t in templates.items()}
+    zeros = dict.fromkeys(templates, 0.0)
     students = [
         SyntheticStudent(
             REFERENCE,
@@ -85,15 +89,26 @@ def build_class(
             "the reference solution",
             full,
             {name: _fill(releases[name], regions[name]) for name in templates},
+            maxima,
         ),
-        SyntheticStudent(BLANK, "blank", "the blank release", 0.0, dict(releases)),
+        SyntheticStudent(BLANK, "blank", "the blank release", 0.0, dict(releases), zeros),
     ]
     for partial in read_partials(course_root, assignment.name):
-        students.append(_partial(partial, releases, regions, points, full))
+        student = _partial(partial, releases, regions, points, full)
+        student.expected_by_notebook = {
+            name: maxima[name]
+            - math.fsum(
+                pts
+                for gid, pts in templates[name].autograded_points.items()
+                if gid in set(partial.failing)
+            )
+            for name in templates
+        }
+        students.append(student)
     for attack in attacks(secret_paths):
         notebooks = {name: _attacked(nb, attack) for name, nb in releases.items()}
         students.append(SyntheticStudent(attack.student_id, "adversarial", attack.summary, 0.0,
-                                         notebooks))  # fmt: skip
+                                         notebooks, zeros))  # fmt: skip
     _check_unique(students)
     return students
 

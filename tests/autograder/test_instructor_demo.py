@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,22 @@ def test_a_score_other_than_the_expected_one_is_marked_as_a_failure():
     assert "17 / 14 ✗" in grade_table([wrong], ["mini"])
     assert "ERROR / 14 ✗" in grade_table([broken], ["mini", "a2"]).splitlines()[-1]
     assert grade_table([broken], ["mini", "a2"]).splitlines()[-1].rstrip().endswith("–")
+
+
+def test_a_notebook_awaiting_a_gpu_runner_is_left_out_of_both_totals():
+    partial = SyntheticStudent(
+        "p", "partial", "wrong on both", 30.0, expected_by_notebook={"cpu": 14.0, "gpu": 16.0}
+    )
+    cpu = JobResult("a4", "cpu", "p", JobStatus.GRADED, 14.0, 19.0)
+    gpu = JobResult("a4", "gpu", "p", JobStatus.AWAITING_GPU, 0.0, 20.0)
+    here = outcome("a4", partial, [cpu, gpu])
+    assert (here.got, here.expected, here.awaiting_gpu, here.ok) == (14.0, 14.0, ("gpu",), True)
+    assert "14 / 14 ✓ (+1 awaiting GPU)" in grade_table([here], ["a4"])
+    wrong = outcome("a4", partial, [replace(cpu, score=19.0), gpu])
+    assert not wrong.ok
+    # On a GPU runner both are graded and both count.
+    graded = outcome("a4", partial, [cpu, replace(gpu, status=JobStatus.GRADED, score=16.0)])
+    assert (graded.got, graded.expected, graded.ok) == (30.0, 30.0, True)
 
 
 def test_a_snooper_that_scores_is_a_failure_unless_no_layer_could_hide_the_files():
