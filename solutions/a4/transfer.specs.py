@@ -49,7 +49,9 @@ def _cnn_params_inputs(rng: np.random.Generator) -> Inputs:
 
 def _with_depth(rng: np.random.Generator) -> dict[str, object]:
     args = _architecture(rng)
-    args["depth"] = int(rng.integers(1, len(args["widths"]) + 1))  # type: ignore[arg-type]
+    widths = args["widths"]
+    assert isinstance(widths, tuple)
+    args["depth"] = int(rng.integers(1, len(widths) + 1))  # an earlier layer, or the top
     return args
 
 
