@@ -6,11 +6,15 @@ show their results there. This proof runs the staged source notebook the way a s
 runs the release: in a fresh ``python3`` kernel with the full course library, in a
 private copy of the release folder (the notebook, its visible check files and, because
 ``check_hidden`` needs it outside the grader, its specs file). Every cell must finish
-without an error, and the whole run must fit the notebook's ``runtime_budget``.
+without an error, and the whole run must fit the notebook's ``runtime_budget``, with
+one thread per numerical library as a grading runner gives each job
+(:attr:`autograder.sandbox.Limits.threads`), so proofs running side by side do not
+oversubscribe the cores and the budget means the same here as there.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +27,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 KERNEL = "python3"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,8 @@ def run_top_to_bottom(folder: Path, notebook: str, budget_s: int) -> TopToBottom
         try:
             # The kernel's own stderr holds only ipykernel's start-up chatter: errors
             # come back through the protocol as CellExecutionError.
-            client.execute(stderr=subprocess.DEVNULL)
+            env = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
+            client.execute(stderr=subprocess.DEVNULL, env=env)
         except CellTimeoutError:
             failure = ""  # over budget: worded below, with the time it took
         except CellExecutionError as error:

@@ -33,6 +33,15 @@ def test_a_notebook_that_reads_its_folder_and_imports_the_library_is_proved(tmp_
     assert not (folder / "written.txt").exists(), "the run must work on a private copy"
 
 
+def test_the_kernel_computes_on_one_thread_as_a_grading_job_does(tmp_path):
+    folder = _folder(
+        tmp_path,
+        "import os, torch\nassert os.environ['OMP_NUM_THREADS'] == '1'",
+        "assert torch.get_num_threads() == 1, torch.get_num_threads()",
+    )
+    assert run_top_to_bottom(folder, "nb", budget_s=120).failure is None
+
+
 def test_a_cell_that_raises_fails_the_proof_with_the_error(tmp_path):
     folder = _folder(tmp_path, "x = 1", "raise ValueError('the demo plot needs fc_forward')")
     run = run_top_to_bottom(folder, "nb", budget_s=120)
