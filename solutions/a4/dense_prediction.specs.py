@@ -147,7 +147,7 @@ SPECS = [
         "call",
         _field_inputs,
         ex.receptive_field,
-        hint="receptive_field (section 2): start with r = 1 and a jump j = 1; each layer "
+        hint="receptive_field (section 1): start with r = 1 and a jump j = 1; each layer "
         "adds dilation * (kernel - 1) * j to r, THEN multiplies j by its stride (the steps "
         "of a layer are measured in input pixels).",
     ),
@@ -156,7 +156,7 @@ SPECS = [
         "call",
         _transposed_inputs,
         ex.transposed_output_size,
-        hint="transposed_output_size (section 3): (size - 1) * stride - 2 * pad + kernel + "
+        hint="transposed_output_size (section 2): (size - 1) * stride - 2 * pad + kernel + "
         "output_padding, the input size of the convolution it is the transpose of.",
     ),
     exercise(
@@ -164,7 +164,7 @@ SPECS = [
         "call",
         _factor_inputs,
         ex.bilinear_kernel,
-        hint="bilinear_kernel (section 3): a (2f, 2f) float64 array, the outer product of "
+        hint="bilinear_kernel (section 2): a (2f, 2f) float64 array, the outer product of "
         "the tent taps 1 - |i - c| / f for i = 0 .. 2f - 1 with the centre c = f - 0.5.",
     ),
     exercise(
@@ -172,7 +172,7 @@ SPECS = [
         "module_shape",
         _fcn_shape_inputs,
         ex.TinyFCN,
-        hint="TinyFCN (section 4): two conv-ReLU-pool stages take H to H/4; the x2 "
+        hint="TinyFCN (section 3): two conv-ReLU-pool stages take H to H/4; the x2 "
         "transposed convolution (kernel 4, stride 2, padding 1) and the fixed x2 bilinear "
         "upsampling bring it back to H, with num_classes channels.",
     ),
@@ -181,7 +181,7 @@ SPECS = [
         "module_forward",
         _fcn_inputs,
         ex.TinyFCN,
-        hint="TinyFCN (section 4): out = upscore_final(upscore2(score(stage2(s1))) + "
+        hint="TinyFCN (section 3): out = upscore_final(upscore2(score(stage2(s1))) + "
         "score_skip(s1)) with s1 = stage1(x); upscore_final uses YOUR bilinear_kernel "
         "for each channel on its own (groups = channels), stride 2, padding 1.",
     ),
@@ -190,7 +190,7 @@ SPECS = [
         "call",
         _crop_inputs,
         ex.center_crop,
-        hint="center_crop (section 5): top = (H - h) // 2 and left = (W - w) // 2 (rounded "
+        hint="center_crop (section 4): top = (H - h) // 2 and left = (W - w) // 2 (rounded "
         "down), then the rows top .. top + h - 1 and columns left .. left + w - 1.",
     ),
     exercise(
@@ -198,7 +198,7 @@ SPECS = [
         "module_shape",
         _unet_shape_inputs,
         ex.UNet,
-        hint="UNet (section 5): each valid 3x3 convolution takes 2 pixels off a side's "
+        hint="UNet (section 4): each valid 3x3 convolution takes 2 pixels off a side's "
         "length (padded ones none), each pool halves it, each up-convolution doubles it; "
         "the head has num_classes channels.",
     ),
@@ -207,7 +207,7 @@ SPECS = [
         "module_params",
         _unet_params_inputs,
         ex.UNet,
-        hint="UNet (section 5): level i has base_channels * 2**i channels; each up step "
+        hint="UNet (section 4): level i has base_channels * 2**i channels; each up step "
         "halves the channels with a 2x2 up-convolution (with bias), concatenates the skip "
         "and runs a double convolution; with batch_norm the 3x3 convolutions have no bias.",
     ),
@@ -216,7 +216,7 @@ SPECS = [
         "module_backward",
         _unet_inputs,
         ex.UNet,
-        hint="UNet (section 5): keep the attribute names of the skeleton; in UNetUp, "
+        hint="UNet (section 4): keep the attribute names of the skeleton; in UNetUp, "
         "centre-crop the SKIP to the upsampled map's size and concatenate [skip, up] in "
         "this order along the channels before the double convolution.",
     ),
@@ -225,7 +225,7 @@ SPECS = [
         "call",
         _iou_inputs,
         ex.mean_iou,
-        hint="mean_iou (section 6): per class k, intersection = pixels with pred == k AND "
+        hint="mean_iou (section 5): per class k, intersection = pixels with pred == k AND "
         "target == k, union = pixels with pred == k OR target == k; NaN where the union is "
         "empty; the mean skips the NaN classes (np.nanmean).",
     ),
