@@ -124,9 +124,9 @@ class ResidualBlock(resnet.BasicBlock):
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
-        super().__init__(
-            in_channels, out_channels, stride, _projection(in_channels, out_channels, stride)
-        )
+        super().__init__(in_channels, out_channels, stride)
+        # Made after the branch, as the notebook does, so a seed gives the same weights.
+        self.downsample = _projection(in_channels, out_channels, stride)
 
 
 class Bottleneck(resnet.Bottleneck):
@@ -137,10 +137,8 @@ class Bottleneck(resnet.Bottleneck):
     """
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1) -> None:
-        out_channels = planes * self.expansion
-        super().__init__(
-            in_channels, planes, stride, _projection(in_channels, out_channels, stride)
-        )
+        super().__init__(in_channels, planes, stride)
+        self.downsample = _projection(in_channels, planes * self.expansion, stride)
 
 
 class PreActBlock(preact_resnet.PreActBasicBlock):
@@ -163,6 +161,8 @@ class SmallResNet(nn.Module):
     no bias) + ``bn1`` + ReLU to ``widths[0]`` channels; stage ``i`` (``stages[i]``) has
     ``blocks[i]`` blocks of ``widths[i]`` channels, the first of which has stride 2 for
     every stage but the first; ``fc`` maps ``widths[-1]`` pooled features to the classes.
+    ``block`` is the block class (``ResidualBlock`` when None; the notebook passes a plain
+    block without shortcut to compare the two).
     """
 
     def __init__(
@@ -171,6 +171,7 @@ class SmallResNet(nn.Module):
         blocks: Sequence[int],
         num_classes: int,
         in_channels: int = 3,
+        block: type[nn.Module] | None = None,
     ) -> None:
         super().__init__()
         if len(widths) != len(blocks) or not widths:
@@ -181,6 +182,7 @@ class SmallResNet(nn.Module):
         self.conv1 = conv3x3(in_channels, widths[0])
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU()
+        self.block = ResidualBlock if block is None else block
         self.in_channels = widths[0]
         self.stages = nn.Sequential(
             *(
@@ -193,8 +195,8 @@ class SmallResNet(nn.Module):
 
     def _make_layer(self, out_channels: int, num_blocks: int, stride: int) -> nn.Sequential:
         """One stage: the first block strides and projects as needed, the rest keep the shape."""
-        layers = [ResidualBlock(self.in_channels, out_channels, stride)]
-        layers += [ResidualBlock(out_channels, out_channels) for _ in range(1, num_blocks)]
+        layers = [self.block(self.in_channels, out_channels, stride)]
+        layers += [self.block(out_channels, out_channels) for _ in range(1, num_blocks)]
         self.in_channels = out_channels
         return nn.Sequential(*layers)
 
