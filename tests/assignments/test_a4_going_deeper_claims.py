@@ -82,16 +82,16 @@ def _notebook_namespace() -> dict[str, object]:
 
 @pytest.mark.slow
 def test_the_residual_network_trains_much_better_than_the_plain_one():
-    stated = number(NAME, r"mean training loss is \*\*less than {num} times\*\* the plain")
-    claim(NAME, r"22 weighted layers")
+    stated = number(NAME, r"mean training loss is \*\*at least {num} lower\*\* than the plain")
+    depth = number(NAME, r"the classifier: {num} weighted layers")
     threads = torch.get_num_threads()
     try:
         run = _notebook_namespace()  # the training cell sets one thread: restore ours after
     finally:
         torch.set_num_threads(threads)
     widths, blocks = run["WIDTHS"], run["BLOCKS"]
-    # 22 weighted layers: the stem, two 3x3 convolutions per block, the classifier.
-    assert 1 + 2 * sum(blocks) + 1 == 22
+    # The weighted layers: the stem, two 3x3 convolutions per block, the classifier.
+    assert 1 + 2 * sum(blocks) + 1 == depth
     assert len(widths) == len(blocks)
     curves = run["curves"]
     epochs = run["EPOCHS"]
@@ -102,4 +102,4 @@ def test_the_residual_network_trains_much_better_than_the_plain_one():
     for losses in curves.values():
         assert abs(np.mean(losses[:5]) - math.log(8)) < 0.3
     plain, residual = per_epoch["plain"][-1], per_epoch["residual"][-1]
-    assert residual < stated * plain, f"residual {residual:.3f}, plain {plain:.3f}"
+    assert plain - residual >= stated, f"residual {residual:.3f}, plain {plain:.3f}"
