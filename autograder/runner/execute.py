@@ -13,7 +13,10 @@ working while costing nothing to start. The order of :func:`run_workdir`:
    in ``results.json`` right after it ends; errors, ``sys.exit`` and timeouts are
    recorded and the next cell runs anyway, as nbgrader's autograde does. A test cell
    (nbgrader ``grade`` without ``solution``) also records whether it wrote to standard
-   error and the ``text/plain`` of its value: what stock nbgrader scores it by.
+   error and the ``text/plain`` of its value: what stock nbgrader scores it by. A cell
+   tagged :data:`SKIP_TAG` that nbgrader neither grades nor locks (a training run or a
+   timing that only demonstrates) is not run: it decides nothing, and the release's
+   proof that the solution earns full marks under grading shows nothing graded needs it.
 
 A cell that blocks the alarm (a long C call, or code that replaces the SIGALRM handler)
 is not stopped here: the box's wall-clock deadline kills the whole job, and the report
@@ -66,6 +69,10 @@ class CellTimeout(BaseException):
 
     A ``BaseException`` so that student code catching ``Exception`` does not swallow it.
     """
+
+
+SKIP_TAG = "skip-when-grading"
+"""The cell tag of a demonstration the grader does not run (see :func:`_skipped`)."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +133,20 @@ def read_code_cells(path: Path) -> list[CodeCell]:
         grade_id = nbgrader.get("grade_id")
         is_test = nbgrader.get("grade") is True and nbgrader.get("solution") is not True
         grade_id = grade_id if isinstance(grade_id, str) else None
+        if _skipped(cell, nbgrader):
+            continue
         cells.append(CodeCell(index, grade_id, source, is_test))
     return cells
+
+
+def _skipped(cell: dict[str, Any], nbgrader: dict[str, Any]) -> bool:
+    """A demonstration cell the notebook tags :data:`SKIP_TAG` (a training run, a timing):
+    it decides no grade, so grading does not spend its time on it. Cells that nbgrader
+    grades, holds an answer in or locks always run, whatever their tags."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    if not isinstance(tags, list) or SKIP_TAG not in tags:
+        return False
+    return not any(nbgrader.get(flag) is True for flag in ("grade", "solution", "locked"))
 
 
 def _use_agg_backend() -> None:

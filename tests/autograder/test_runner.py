@@ -167,6 +167,29 @@ def test_in_process_run_restores_the_callers_state(tmp_path: Path) -> None:
     assert not is_recording()
 
 
+def test_a_demonstration_tagged_to_skip_is_not_run_but_graded_cells_always_are(
+    tmp_path: Path,
+) -> None:
+    skip = {"tags": ["skip-when-grading"]}
+    cells = [
+        new_code_cell(mark("setup")),
+        new_code_cell(mark("training") + "import time\ntime.sleep(60)", metadata=skip),
+        new_code_cell(
+            mark("answer"),
+            metadata={**skip, "nbgrader": {"grade_id": "a", "solution": True}},
+        ),
+        new_code_cell(
+            mark("test"), metadata={**skip, "nbgrader": {"grade_id": "t", "grade": True}}
+        ),
+        new_code_cell(mark("locked"), metadata={**skip, "nbgrader": {"locked": True}}),
+        new_code_cell(mark("tagged_otherwise"), metadata={"tags": ["other"]}),
+    ]
+    workdir = write_workdir(tmp_path / "work", cells)
+    run_workdir(workdir, cell_timeout=CELL_TIMEOUT)
+    assert ran(workdir) == ["setup", "answer", "test", "locked", "tagged_otherwise"]
+    assert [cell["index"] for cell in results(workdir)] == [0, 2, 3, 4, 5]
+
+
 def test_headless_matplotlib_magics_work(tmp_path: Path) -> None:
     cells = [
         new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])"),
