@@ -96,7 +96,9 @@ def grade_table(outcomes: Sequence[Outcome], assignments: Sequence[str]) -> str:
 
 
 def layer_lines(results: Sequence[JobResult]) -> list[str]:
-    """Which isolation layers were active, over every graded job."""
+    """Which isolation layers were active, over every job that ran (a notebook awaiting a
+    GPU runner ran nowhere, so it has no layers to report)."""
+    results = [result for result in results if result.status is not JobStatus.AWAITING_GPU]
     total = len(results)
     if not total:
         return ["isolation layers: no job ran"]

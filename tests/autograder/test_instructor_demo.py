@@ -12,7 +12,7 @@ from instructor_course import EXPECTED_SCORES, make_course, write_synthetic
 from autograder.course import CourseError
 from autograder.instructor.cli import main
 from autograder.instructor.demo import MARKER, _fresh_folder
-from autograder.instructor.demo_table import Outcome, grade_table, outcome
+from autograder.instructor.demo_table import Outcome, grade_table, layer_lines, outcome
 from autograder.instructor.synthetic import SyntheticStudent
 from autograder.job import JobResult, JobStatus
 
@@ -126,6 +126,14 @@ def test_a_notebook_awaiting_a_gpu_runner_is_left_out_of_both_totals():
     # On a GPU runner both are graded and both count.
     graded = outcome("a4", partial, [cpu, replace(gpu, status=JobStatus.GRADED, score=16.0)])
     assert (graded.got, graded.expected, graded.ok) == (30.0, 30.0, True)
+
+
+def test_the_layer_report_counts_only_the_jobs_that_ran():
+    ran = _result("p", 14.0, bubblewrap=True)
+    waiting = JobResult("mini", "gpu", "p", JobStatus.AWAITING_GPU, 0.0, 19.0)
+    lines = layer_lines([ran, waiting])
+    assert lines[0] == "isolation layers over 1 graded notebooks:"
+    assert "  ✓ bubblewrap" in lines
 
 
 def test_a_snooper_that_scores_is_a_failure_unless_no_layer_could_hide_the_files():
