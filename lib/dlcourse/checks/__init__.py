@@ -22,6 +22,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from dlcourse.checks import modules as _modules  # noqa: F401  (adds the PyTorch patterns)
 from dlcourse.checks.casefile import CaseFileError, read_case_file, visible_file_name
 from dlcourse.checks.record import is_recording, record
 from dlcourse.checks.run import run_cases

@@ -200,10 +200,8 @@ CALLS: dict[str, CallPattern] = {
     "loss": loss,
 }
 
-# The PyTorch module patterns build on the helpers above, so they register last.
-from dlcourse.checks.modules import PATTERNS as _MODULE_PATTERNS  # noqa: E402
-
-CALLS.update(_MODULE_PATTERNS)
+# dlcourse.checks.modules adds the PyTorch module patterns to CALLS when the package
+# loads (it builds on the helpers above, so it imports this module, not the reverse).
 
 
 def expected_output_names(pattern: str, input_names: Sequence[str]) -> tuple[str, ...] | None:

@@ -22,8 +22,8 @@ Patterns (added to :data:`dlcourse.checks.calls.CALLS`):
 - ``"module_params"``: ``count``, the number of parameter values (weights and biases);
 - ``"module_shape"``: ``shape``, the shape of the output for a batch of zeros.
 
-``dlcourse.checks.calls`` imports this module at its end to register the patterns, so
-this module reads its helpers as ``_calls.<name>`` at call time.
+The package's ``__init__`` imports this module, which adds the patterns to ``CALLS``
+(this module builds on the helpers of :mod:`dlcourse.checks.calls`, never the reverse).
 
 The module runs in float64 on :func:`check_device` (CUDA where the process sees a GPU: a GPU
 runner's sandbox is given the device nodes, a CPU job's is not); results come back to the
@@ -39,9 +39,16 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.checks import calls as _calls
-
-Outputs = dict[str, np.ndarray]
+from dlcourse.checks.calls import (
+    CALLS,
+    CallError,
+    Outputs,
+    ResultError,
+    _functions,
+    _invoke,
+    as_output,
+    function_name,
+)
 
 ARG_PREFIX = "arg_"
 STATE_PREFIX = "state_"
@@ -67,9 +74,7 @@ def constructor_arguments(inputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
         if name.startswith(ARG_PREFIX):
             array = np.asarray(value)
             if array.ndim > 1:
-                raise _calls.CallError(
-                    f"constructor argument {name} must be a number or a 1-d array"
-                )
+                raise CallError(f"constructor argument {name} must be a number or a 1-d array")
             arguments[name[len(ARG_PREFIX) :]] = (
                 tuple(array.tolist()) if array.ndim == 1 else array.item()
             )
@@ -91,15 +96,13 @@ def _build(cls: Callable[..., Any], inputs: Mapping[str, np.ndarray]) -> Any:
     """The student's module, constructed, in float64 on the check device, its mode set."""
     import torch
 
-    module = _calls._invoke(cls, **constructor_arguments(inputs))
-    name = _calls.function_name(cls)
+    module = _invoke(cls, **constructor_arguments(inputs))
+    name = function_name(cls)
     if not isinstance(module, torch.nn.Module):
-        raise _calls.ResultError(
-            f"{name}(...) made a {type(module).__name__}, not a torch.nn.Module"
-        )
-    module = _calls._invoke(module.to, device=check_device(), dtype=torch.float64)
+        raise ResultError(f"{name}(...) made a {type(module).__name__}, not a torch.nn.Module")
+    module = _invoke(module.to, device=check_device(), dtype=torch.float64)
     training = bool(np.asarray(inputs.get("training", 0)).item())
-    _calls._invoke(module.train, training)
+    _invoke(module.train, training)
     return module
 
 
@@ -113,12 +116,12 @@ def _load(module: Any, name: str, inputs: Mapping[str, np.ndarray]) -> None:
         if key.startswith(STATE_PREFIX)
     }
     if not state:
-        raise _calls.CallError("a module test needs the weights to load (inputs named state_*)")
-    own = _calls._invoke(module.state_dict)
+        raise CallError("a module test needs the weights to load (inputs named state_*)")
+    own = _invoke(module.state_dict)
     missing = sorted(set(state) - set(own))
     extra = sorted(set(own) - set(state))
     if missing or extra:
-        raise _calls.ResultError(
+        raise ResultError(
             f"{name} does not have the parameters the notebook asks for: "
             + "; ".join(
                 part
@@ -136,8 +139,8 @@ def _load(module: Any, name: str, inputs: Mapping[str, np.ndarray]) -> None:
         if tuple(own[key].shape) != tuple(value.shape)
     ]
     if wrong:
-        raise _calls.ResultError(f"{name} has parameters of the wrong shape: {'; '.join(wrong)}")
-    _calls._invoke(module.load_state_dict, state, strict=True)
+        raise ResultError(f"{name} has parameters of the wrong shape: {'; '.join(wrong)}")
+    _invoke(module.load_state_dict, state, strict=True)
 
 
 def _array(value: object, what: str) -> np.ndarray:
@@ -146,7 +149,7 @@ def _array(value: object, what: str) -> np.ndarray:
 
     if isinstance(value, torch.Tensor):
         value = value.detach().to("cpu", torch.float64).numpy()
-    return _calls.as_output(value, what)
+    return as_output(value, what)
 
 
 def _forward(
@@ -154,17 +157,17 @@ def _forward(
 ) -> tuple[Any, Any, Any, str]:
     import torch
 
-    (cls,) = _calls._functions(fns, 1, "the module class")
-    name = _calls.function_name(cls)
+    (cls,) = _functions(fns, 1, "the module class")
+    name = function_name(cls)
     if "x" not in inputs:
-        raise _calls.CallError("a module test needs an input named 'x'")
+        raise CallError("a module test needs an input named 'x'")
     module = _build(cls, inputs)
     _load(module, name, inputs)
     x = torch.tensor(np.asarray(inputs["x"]), dtype=torch.float64, device=check_device())
     x.requires_grad_(grad)
-    out = _calls._invoke(module, x)
+    out = _invoke(module, x)
     if not isinstance(out, torch.Tensor):
-        raise _calls.ResultError(f"{name}.forward returned a {type(out).__name__}, not a tensor")
+        raise ResultError(f"{name}.forward returned a {type(out).__name__}, not a tensor")
     return module, x, out, name
 
 
@@ -182,21 +185,21 @@ def module_backward(fns: Sequence[Callable[..., Any]], inputs: Mapping[str, np.n
     import torch
 
     if "dout" not in inputs:
-        raise _calls.CallError("a module_backward test needs an input named 'dout'")
+        raise CallError("a module_backward test needs an input named 'dout'")
     module, x, out, name = _forward(
         fns, {k: v for k, v in inputs.items() if k != "dout"}, grad=True
     )
     dout = torch.tensor(np.asarray(inputs["dout"]), dtype=torch.float64, device=x.device)
     if tuple(out.shape) != tuple(dout.shape):
-        raise _calls.ResultError(
+        raise ResultError(
             f"the output of {name} has shape {tuple(out.shape)}, expected {tuple(dout.shape)}"
         )
-    _calls._invoke(out.backward, dout)
+    _invoke(out.backward, dout)
     outputs = {"out": _array(out, f"the output of {name}")}
     outputs["dx"] = _array(
         x.grad if x.grad is not None else torch.zeros_like(x), f"the gradient of x in {name}"
     )
-    for key, parameter in sorted(_calls._invoke(module.named_parameters)):
+    for key, parameter in sorted(_invoke(module.named_parameters)):
         grad = parameter.grad if parameter.grad is not None else torch.zeros_like(parameter)
         outputs[GRAD_PREFIX + key.replace(".", "__")] = _array(grad, f"the gradient of {key}")
     return outputs
@@ -204,9 +207,9 @@ def module_backward(fns: Sequence[Callable[..., Any]], inputs: Mapping[str, np.n
 
 def module_params(fns: Sequence[Callable[..., Any]], inputs: Mapping[str, np.ndarray]) -> Outputs:
     """``count``: the number of parameter values of ``cls(**args)``."""
-    (cls,) = _calls._functions(fns, 1, "the module class")
+    (cls,) = _functions(fns, 1, "the module class")
     module = _build(cls, inputs)
-    count = sum(int(p.numel()) for p in _calls._invoke(module.parameters))
+    count = sum(int(p.numel()) for p in _invoke(module.parameters))
     return {"count": np.asarray(count)}
 
 
@@ -214,17 +217,15 @@ def module_shape(fns: Sequence[Callable[..., Any]], inputs: Mapping[str, np.ndar
     """``shape``: the output shape of ``cls(**args)`` on zeros of shape ``x_shape``."""
     import torch
 
-    (cls,) = _calls._functions(fns, 1, "the module class")
+    (cls,) = _functions(fns, 1, "the module class")
     if "x_shape" not in inputs:
-        raise _calls.CallError("a module_shape test needs an input named 'x_shape'")
+        raise CallError("a module_shape test needs an input named 'x_shape'")
     module = _build(cls, inputs)
     shape = tuple(int(s) for s in np.asarray(inputs["x_shape"]).reshape(-1))
     with torch.no_grad():
-        out = _calls._invoke(module, torch.zeros(shape, dtype=torch.float64, device=check_device()))
+        out = _invoke(module, torch.zeros(shape, dtype=torch.float64, device=check_device()))
     if not isinstance(out, torch.Tensor):
-        raise _calls.ResultError(
-            f"{_calls.function_name(cls)}.forward returned a {type(out).__name__}"
-        )
+        raise ResultError(f"{function_name(cls)}.forward returned a {type(out).__name__}")
     return {"shape": np.asarray(tuple(out.shape), dtype=np.int64)}
 
 
@@ -234,3 +235,5 @@ PATTERNS = {
     "module_params": module_params,
     "module_shape": module_shape,
 }
+
+CALLS.update(PATTERNS)
